@@ -1,0 +1,57 @@
+"""Variable: a trainable Tensor with a name, as ``keras.Variable``."""
+import numpy as np
+
+from . import backend
+from .autograd.tensor import Tensor, _as_array
+
+
+class Variable(Tensor):
+    """A leaf tensor that layers and optimizers own. ``trainable`` decides whether it gets gradients."""
+
+    __slots__ = ("trainable", "path", "constraint", "regularizer", "aggregation")
+
+    def __init__(self, initializer, shape=None, dtype=None, trainable=True, name=None, constraint=None,
+                 regularizer=None):
+        if callable(initializer) and not isinstance(initializer, (np.ndarray, Tensor)):
+            if shape is None:
+                raise ValueError(f"Variable {name!r}: argument 'shape' is required with a callable initializer")
+            data = initializer(tuple(shape), dtype=backend.resolve_dtype(dtype))
+        else:
+            data = initializer
+        data = _as_array(data, backend.resolve_dtype(dtype) if dtype is not None or
+                         np.asarray(data).dtype.kind == "f" else None)
+        if shape is not None and tuple(data.shape) != tuple(shape):
+            raise ValueError(f"Variable {name!r}: argument 'initializer' gave shape {tuple(data.shape)}, "
+                             f"expected {tuple(shape)}")
+        super().__init__(data, requires_grad=bool(trainable) and data.dtype.kind == "f", name=name or "variable")
+        self.trainable = bool(trainable)
+        self.path = self.name
+        self.constraint = constraint
+        self.regularizer = regularizer
+
+    @property
+    def value(self):
+        return self
+
+    def assign(self, value):
+        v = value.data if isinstance(value, Tensor) else value
+        xp = backend.get_array_module(self.data)
+        v = xp.asarray(v, dtype=self.data.dtype)
+        if v.shape != self.data.shape:
+            raise ValueError(f"Variable {self.path!r}: assign expected shape {self.shape}, got {tuple(v.shape)}")
+        self.data[...] = v
+        return self
+
+    def assign_add(self, value):
+        return self.assign(self.data + (value.data if isinstance(value, Tensor) else value))
+
+    def assign_sub(self, value):
+        return self.assign(self.data - (value.data if isinstance(value, Tensor) else value))
+
+    def __repr__(self):
+        return f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype}>"
+
+    def __setattr__(self, k, v):
+        if k == "trainable" and hasattr(self, "data"):
+            object.__setattr__(self, "requires_grad", bool(v) and self.data.dtype.kind == "f")
+        object.__setattr__(self, k, v)
