@@ -7,6 +7,8 @@ inference builds no graph. In debug mode every forward output is checked for NaN
 import os
 import sys
 
+import numpy as np
+
 from .. import backend
 from ..backend import config
 
@@ -88,31 +90,60 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **kwargs):
-        from .tensor import Tensor
-
+        # Hot path (every op goes through here): unrolled for one and two inputs, no generators.
         fn = cls()
-        arrays = [t.data if isinstance(t, Tensor) else t for t in inputs]
-        if config.grad_enabled:
-            needs = tuple(isinstance(t, Tensor) and t.requires_grad for t in inputs)
-            record = True in needs
+        n = len(inputs)
+        if n == 1:
+            a = inputs[0]
+            if isinstance(a, Tensor):
+                arrays = (a.data,)
+                needs = (a.requires_grad,)
+            else:
+                arrays, needs = inputs, (False,)
+        elif n == 2:
+            a, b = inputs
+            if isinstance(a, Tensor):
+                da, ra = a.data, a.requires_grad
+            else:
+                da, ra = a, False
+            if isinstance(b, Tensor):
+                db, rb = b.data, b.requires_grad
+            else:
+                db, rb = b, False
+            arrays, needs = (da, db), (ra, rb)
         else:
-            record = False
+            arrays = [t.data if isinstance(t, Tensor) else t for t in inputs]
+            needs = tuple([isinstance(t, Tensor) and t.requires_grad for t in inputs])
+        record = config.grad_enabled and True in needs
         if record:
             fn.needs = needs
         out = fn.forward(*arrays, **kwargs)
         if config.debug:
             check_finite(cls.name or cls.__name__.lower(), arrays, out)
-        if not record:
-            if isinstance(out, tuple):
-                return tuple(Tensor._make(o, None, 0) for o in out)
-            return Tensor._make(out, None, 0)
-        fn.inputs = inputs
         if isinstance(out, tuple):
+            if not record:
+                return tuple([_make(_asarray(o), None, 0) for o in out])
+            fn.inputs = inputs
             fn.out_meta = [(o.shape, o.dtype) for o in out]
-            return tuple(Tensor._make(o, fn, i) for i, o in enumerate(out))
-        return Tensor._make(out, fn, 0)
+            return tuple([_make(_asarray(o), fn, i) for i, o in enumerate(out)])
+        if isinstance(out, np.generic):  # full reductions give NumPy scalars; Tensor.data is always an array
+            out = np.asarray(out)
+        if not record:
+            return _make(out, None, 0)
+        fn.inputs = inputs
+        return _make(out, fn, 0)
 
     def release(self):
         """Drop saved arrays after backward (the graph is freed unless retained)."""
         self.__dict__.clear()
         self.freed = True
+
+
+def _asarray(o):
+    return np.asarray(o) if isinstance(o, np.generic) else o
+
+
+# tensor.py does not import this module, so the import can sit at the bottom (after Function exists)
+from .tensor import Tensor  # noqa: E402
+
+_make = Tensor._make

@@ -61,6 +61,9 @@ def gradcheck(fn, inputs, eps=1e-6, tol=1e-6, seed=0, raise_exception=True, wrt=
             raise ValueError("gradcheck: the output does not depend on any input that requires grad")
         loss.backward()
         analytic = [xs[i].grad.data.copy() if xs[i].grad is not None else np.zeros(xs[i].shape) for i in checked]
+        for i, a in zip(checked, analytic):
+            if a.shape != xs[i].shape:
+                raise GradcheckError(f"gradcheck: gradient of input {i} has shape {a.shape}, expected {xs[i].shape}")
 
         def scalar():
             with backend.no_grad():

@@ -11,7 +11,7 @@ from ..backend import config
 
 
 class Tensor:
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_oi", "_retain", "name", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_oi", "_retain", "name", "_keras_mask", "__weakref__")
     __array_priority__ = 1000  # so ndarray (op) Tensor defers to Tensor's reflected operators
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None):
@@ -137,7 +137,8 @@ class Tensor:
                                    f"got shape {self.shape}")
             grad = xp.ones_like(self.data)
         else:
-            grad = grad.data if isinstance(grad, Tensor) else xp.asarray(grad, dtype=self.data.dtype)
+            # a copy: leaves' .grad must never alias the caller's array
+            grad = xp.array(grad.data if isinstance(grad, Tensor) else grad, dtype=self.data.dtype)
             if grad.shape != self.data.shape:
                 raise ValueError(f"backward: argument 'grad' expected shape {self.shape}, got {tuple(grad.shape)}")
         if self._ctx is None:
@@ -146,10 +147,10 @@ class Tensor:
         run_backward(self, grad, retain_graph)
 
     def _accumulate(self, g):
-        if self.grad is None:
-            self.grad = Tensor._make(g if g.dtype == self.data.dtype else g.astype(self.data.dtype), None, 0)
-        else:
-            self.grad = Tensor._make(self.grad.data + g, None, 0)
+        """grad += g, keeping the leaf's dtype (a float32 leaf may receive a float64 gradient)."""
+        if self.grad is not None:
+            g = self.grad.data + g
+        self.grad = Tensor._make(g if g.dtype == self.data.dtype else g.astype(self.data.dtype), None, 0)
 
     # ------------------------------------------------------------------ operators
     def __add__(self, o): return _ops().add(self, o)
@@ -211,9 +212,15 @@ class Tensor:
     def argmin(self, axis=None): return Tensor._make(self.data.argmin(axis=axis), None, 0)
 
 
+_OPS = []
+
+
 def _ops():
-    from . import ops
-    return ops
+    """nerve.autograd.ops, imported on first use (it imports this module) and cached: operators are hot."""
+    if not _OPS:
+        from . import ops
+        _OPS.append(ops)
+    return _OPS[0]
 
 
 def _as_array(data, dtype=None):
@@ -260,6 +267,7 @@ def run_backward(root, grad, retain_graph=False):
                 stack.append((t._ctx, False))
     grads = {id(root._ctx): {root._oi: grad}}
     retained = {}
+    handed = set()  # ids of the arrays owning memory already given to a leaf's .grad
     if root._retain:
         retained[id(root)] = (root, grad)
     for fn in reversed(order):
@@ -278,6 +286,12 @@ def run_backward(root, grad, retain_graph=False):
             if not need or g is None:
                 continue
             if t._ctx is None:
+                if t.grad is None:  # one gradient array (e.g. of an add) must not become two leaves' .grad
+                    owner = g if g.base is None else g.base
+                    if id(owner) in handed:
+                        g = g.copy()
+                    else:
+                        handed.add(id(owner))
                 t._accumulate(g)
             else:
                 slot = grads.setdefault(id(t._ctx), {})

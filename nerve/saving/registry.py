@@ -8,6 +8,7 @@ import difflib
 
 _REGISTRY = {}     # "package>Name" or "Name" -> class
 _BY_CLASS = {}     # class -> registered name
+_SCOPES = []       # custom_objects dicts of active nerve.saving.custom_object_scope blocks (innermost last)
 
 
 class UnknownObjectError(ValueError):
@@ -44,6 +45,9 @@ def get_registered_object(name, custom_objects=None, kind=None):
     """Resolve ``name`` (registered name or class name within ``kind``) or raise UnknownObjectError."""
     if custom_objects and name in custom_objects:
         return custom_objects[name]
+    for scope in reversed(_SCOPES):
+        if name in scope:
+            return scope[name]
     if kind is not None and f"{kind}>{name}" in _REGISTRY:
         return _REGISTRY[f"{kind}>{name}"]
     if name in _REGISTRY:  # a full key such as "Custom>MyLayer"

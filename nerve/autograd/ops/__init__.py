@@ -32,7 +32,9 @@ def _t(x):
 def _float(x, name):
     """Inputs of float-only ops: integer/bool data is cast to floatx (as torch/keras do)."""
     x = _t(x)
-    d = x.data if isinstance(x, Tensor) else x
+    if isinstance(x, Tensor):  # op outputs may hold NumPy scalars (full reductions): keep the Tensor
+        return x if x.data.dtype.kind in "fc" else x.data.astype(backend.floatx())
+    d = x
     if isinstance(d, (int, float, bool, np.generic)) and not backend.is_array(d):
         return np.asarray(d, dtype=backend.floatx())
     if d.dtype.kind not in "fc":
@@ -172,7 +174,11 @@ def expand_dims(x, axis):
     shape = list(x.shape)
     axes = [axis] if isinstance(axis, int) else list(axis)
     n = len(shape) + len(axes)
-    for a in sorted(i % n for i in axes):
+    norm = sorted(int(i) % n for i in axes if -n <= i < n)
+    if len(norm) != len(axes) or len(set(norm)) != len(norm):
+        raise ValueError(f"expand_dims: argument 'axis' expected distinct ints in [{-n}, {n}) for an input of "
+                         f"rank {len(shape)}, got {axis!r}")
+    for a in norm:
         shape.insert(a, 1)
     return reshape(x, shape)
 

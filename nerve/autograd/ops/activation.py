@@ -137,6 +137,9 @@ _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 
 
 def _erf(x):
+    if type(x).__module__.startswith("cupy"):  # pragma: no cover - GPU only
+        from cupyx.scipy.special import erf
+        return erf(x)
     try:
         from scipy.special import erf
     except ImportError:  # pragma: no cover - scipy is optional
@@ -165,11 +168,20 @@ class Gelu(Function):
         return g * (self.cdf + x * pdf), None
 
 
+def _axis_error(name, axis, x):
+    return ValueError(f"{name}: argument 'axis' expected values in [{-x.ndim}, {x.ndim}) for an input of shape "
+                      f"{tuple(x.shape)}, got {axis!r}")
+
+
 class Softmax(Function):
     name = "softmax"
 
     def forward(self, x, axis=-1):
-        e = np.exp(x - x.max(axis=axis, keepdims=True))  # max subtracted: no overflow (seed-002 §6.4)
+        try:
+            m = x.max(axis=axis, keepdims=True)
+        except (ValueError, IndexError):  # NumPy's AxisError; checked only on failure (hot op)
+            raise _axis_error("softmax", axis, x) from None
+        e = np.exp(x - m)  # max subtracted: no overflow (seed-002 §6.4)
         e /= e.sum(axis=axis, keepdims=True)
         self.out, self.axis = e, axis
         return e
@@ -183,7 +195,10 @@ class LogSoftmax(Function):
     name = "log_softmax"
 
     def forward(self, x, axis=-1):
-        z = x - x.max(axis=axis, keepdims=True)
+        try:
+            z = x - x.max(axis=axis, keepdims=True)
+        except (ValueError, IndexError):
+            raise _axis_error("log_softmax", axis, x) from None
         out = z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
         self.out, self.axis = out, axis
         return out

@@ -14,12 +14,22 @@ def _broadcast_error(name, a, b):
                       f"that do not broadcast (trailing axes must be equal or 1)")
 
 
+def _binary_error(name, a, b, err):
+    """A ValueError from a binary op: a broadcast mismatch, or another NumPy complaint named by the op."""
+    try:
+        np.broadcast_shapes(tuple(_shape(a)), tuple(_shape(b)))
+    except ValueError:
+        return _broadcast_error(name, a, b)
+    return ValueError(f"{name}: arguments 'x1' {tuple(_shape(a))} {getattr(a, 'dtype', type(a).__name__)} and "
+                      f"'x2' {tuple(_shape(b))} {getattr(b, 'dtype', type(b).__name__)}: {err}")
+
+
 class _Binary(Function):
     def forward(self, a, b):
         try:
             out = self.f(a, b)
-        except ValueError:
-            raise _broadcast_error(self.name, a, b) from None
+        except ValueError as e:
+            raise _binary_error(self.name, a, b, e) from None
         self.a, self.b = a, b
         return out
 

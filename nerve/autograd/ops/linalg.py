@@ -26,11 +26,11 @@ class MatMul(Function):
         a, b = self.a, self.b
         a2 = a[None, :] if a.ndim == 1 else a  # promote vectors to matrices, as NumPy does
         b2 = b[:, None] if b.ndim == 1 else b
-        g2 = g
-        if a.ndim == 1:
-            g2 = np.expand_dims(g2, -2)
+        g2 = g  # re-insert the axes NumPy dropped for vector operands: n (b 1-D) first, then m (a 1-D)
         if b.ndim == 1:
-            g2 = np.expand_dims(g2, -1)
+            g2 = g2[..., None]
+        if a.ndim == 1:
+            g2 = g2[..., None, :]
         ga = gb = None
         if self.needs[0]:
             ga = g2 @ np.swapaxes(b2, -1, -2)
@@ -83,6 +83,13 @@ class Einsum(Function):
             if len(set(t)) != len(t):
                 raise NotImplementedError(f"einsum: repeated index within one operand ({t!r}, a diagonal) "
                                           f"is not differentiable here")
+        sizes = {}
+        for k, (t, o) in enumerate(zip(self.ins, ops)):
+            for c, n in zip(t, o.shape):
+                m = sizes.setdefault(c, (n, k))[0]
+                if m != n and m != 1 and n != 1:  # size 1 broadcasts (as in NumPy)
+                    raise ValueError(f"einsum: index {c!r} has size {sizes[c][0]} in operand {sizes[c][1]} but "
+                                     f"size {n} in operand {k} (shape {tuple(o.shape)}); subscripts {subscripts!r}")
         self.ops = ops
         return np.einsum(",".join(self.ins) + "->" + self.out, *ops, optimize=len(ops) > 2)
 
@@ -99,8 +106,13 @@ class Einsum(Function):
             spec = ",".join([self.out] + others) + "->" + keep
             gi = np.einsum(spec, g, *[self.ops[j] for j in range(len(self.ops)) if j != i],
                            optimize=len(self.ops) > 2)
-            if keep != t:  # keep preserves t's order: insert size-1 axes, then broadcast
-                shape = [x.shape[k] if c in keep else 1 for k, c in enumerate(t)]
-                gi = np.broadcast_to(gi.reshape(shape), x.shape).copy()
+            # indices where operand i has size 1 but the others n (einsum broadcasting): sum back to 1
+            bc = tuple(j for j, c in enumerate(keep) if x.shape[t.index(c)] == 1 and gi.shape[j] != 1)
+            if bc:
+                gi = gi.sum(axis=bc, keepdims=True)
+            if keep != t:  # keep preserves t's order: insert size-1 axes
+                gi = gi.reshape([gi.shape[keep.index(c)] if c in keep else 1 for c in t])
+            if gi.shape != x.shape:  # summed-away indices, or size-1 indices of the others: broadcast back
+                gi = np.broadcast_to(gi, x.shape).copy()
             grads.append(gi)
         return tuple(grads)

@@ -4,6 +4,14 @@ import numpy as np
 from ..function import Function
 
 
+def one_axis(axis, ndim, name):
+    """Normalise a single int axis to [0, ndim), with an error naming the op (no silent wrap-around)."""
+    if not isinstance(axis, (int, np.integer)) or not -ndim <= axis < ndim:
+        raise ValueError(f"{name}: argument 'axis' expected an int in [{-ndim}, {ndim}) for an input of rank "
+                         f"{ndim}, got {axis!r}")
+    return int(axis) % ndim
+
+
 def norm_axis(axis, ndim, name="reduce"):
     """Normalise ``axis`` (None, int or sequence) to a sorted tuple of non-negative axes."""
     if axis is None:
@@ -69,7 +77,7 @@ class Max(Function):
 
     def backward(self, g):
         mask = self.x == self.outk  # ties share the gradient equally (as torch.amax / tf.reduce_max)
-        count = mask.sum(axis=self.axes, keepdims=True)
+        count = mask.sum(axis=self.axes, keepdims=True, dtype=g.dtype)  # g's dtype: no float64 promotion
         return mask * (_expand(g, self.axes, self.keepdims) / count)
 
 

@@ -1,8 +1,9 @@
 """Shape and indexing ops. Each backward undoes the data movement of the forward."""
 import numpy as np
 
+from ... import backend
 from ..function import Function
-from .reduce import norm_axis
+from .reduce import one_axis
 
 
 class Reshape(Function):
@@ -26,9 +27,9 @@ class Transpose(Function):
     def forward(self, x, axes=None):
         if axes is None:
             axes = tuple(range(x.ndim))[::-1]
-        axes = tuple(int(a) % x.ndim for a in axes) if x.ndim else ()
-        if sorted(axes) != list(range(x.ndim)):
+        if sorted(int(a) % x.ndim if -x.ndim <= a < x.ndim else -1 for a in axes) != list(range(x.ndim)):
             raise ValueError(f"transpose: argument 'axes' must be a permutation of {list(range(x.ndim))}, got {axes}")
+        axes = tuple(int(a) % x.ndim for a in axes)
         self.inv = tuple(np.argsort(axes))
         return x.transpose(axes)
 
@@ -41,13 +42,13 @@ class Concatenate(Function):
 
     def forward(self, *xs, axis=0):
         ref = xs[0]
-        ax = axis % ref.ndim if ref.ndim else 0
+        ax = one_axis(axis, ref.ndim, "concatenate")
         for i, x in enumerate(xs):
             if x.ndim != ref.ndim or any(x.shape[d] != ref.shape[d] for d in range(ref.ndim) if d != ax):
-                raise ValueError(f"concatenate: tensor {i} has shape {tuple(x.shape)}; expected shape "
-                                 f"{tuple(ref.shape)} except along axis {axis}")
+                raise ValueError(f"concatenate: argument 'xs' item {i} expected shape {tuple(ref.shape)} except "
+                                 f"along axis {axis}, got shape {tuple(x.shape)}")
         self.ax = ax
-        self.splits = np.cumsum([x.shape[ax] for x in xs])[:-1]
+        self.splits = np.cumsum([x.shape[ax] for x in xs])[:-1].tolist()
         return np.concatenate(xs, axis=ax)
 
     def backward(self, g):
@@ -62,8 +63,8 @@ class Stack(Function):
             if x.shape != xs[0].shape:
                 raise ValueError(f"stack: tensor {i} has shape {tuple(x.shape)}, expected {tuple(xs[0].shape)} "
                                  f"(all inputs must have the same shape)")
-        self.axis = axis
-        return np.stack(xs, axis=axis)
+        self.axis = one_axis(axis, xs[0].ndim + 1, "stack")
+        return np.stack(xs, axis=self.axis)
 
     def backward(self, g):
         return tuple(np.moveaxis(g, self.axis, 0))
@@ -73,7 +74,7 @@ class Split(Function):
     name = "split"
 
     def forward(self, x, indices_or_sections, axis=0):
-        self.ax = axis % x.ndim
+        self.ax = one_axis(axis, x.ndim, "split")
         try:
             outs = np.split(x, indices_or_sections, axis=self.ax)
         except ValueError:
@@ -89,8 +90,12 @@ class Pad(Function):
     name = "pad"
 
     def forward(self, x, pad_width, mode="constant", constant_values=0):
-        pw = np.broadcast_to(np.asarray(pad_width, dtype=np.int64).reshape(-1, 2), (x.ndim, 2)) \
-            if np.ndim(pad_width) else np.full((x.ndim, 2), int(pad_width))
+        try:
+            pw = np.broadcast_to(np.asarray(pad_width, dtype=np.int64).reshape(-1, 2), (x.ndim, 2)) \
+                if np.ndim(pad_width) else np.full((x.ndim, 2), int(pad_width))
+        except ValueError:
+            raise ValueError(f"pad: argument 'pad_width' expected an int, a (before, after) pair or {x.ndim} pairs "
+                             f"for an input of shape {tuple(x.shape)}, got {pad_width!r}") from None
         if mode != "constant":
             raise NotImplementedError(f"pad: argument 'mode' supports 'constant' with gradients, got {mode!r}")
         self.sl = tuple(slice(int(lo), int(lo) + n) for (lo, _), n in zip(pw, x.shape))
@@ -98,6 +103,15 @@ class Pad(Function):
 
     def backward(self, g):
         return g[self.sl], None, None, None
+
+
+def _scatter_add(xp, a, idx, v):
+    """a[idx] += v with repeated indices accumulating (np.add.at; cupyx.scatter_add on the GPU)."""
+    if xp is np:
+        np.add.at(a, idx, v)
+    else:  # pragma: no cover - GPU only
+        import cupyx
+        cupyx.scatter_add(a, idx, v)
 
 
 def _is_advanced(idx):
@@ -117,9 +131,10 @@ class GetItem(Function):
             raise IndexError(f"getitem: index {idx!r} is invalid for a tensor of shape {tuple(x.shape)} ({e})") from None
 
     def backward(self, g):
-        gx = np.zeros(self.shape, self.dtype)
+        xp = backend.get_array_module(g)
+        gx = xp.zeros(self.shape, self.dtype)
         if self.adv:
-            np.add.at(gx, self.idx, g)  # repeated indices accumulate
+            _scatter_add(xp, gx, self.idx, g)  # repeated indices accumulate
         else:
             gx[self.idx] = g
         return gx, None
@@ -129,6 +144,8 @@ class Take(Function):
     name = "take"
 
     def forward(self, x, indices, axis=None):
+        if axis is not None:
+            axis = one_axis(axis, x.ndim, "take")
         self.shape, self.dtype, self.axis = x.shape, x.dtype, axis
         self.indices = indices
         n = x.size if axis is None else x.shape[axis]
@@ -138,18 +155,19 @@ class Take(Function):
         return np.take(x, indices, axis=axis)
 
     def backward(self, g):
-        gx = np.zeros(self.shape, self.dtype)
+        xp = backend.get_array_module(g)
+        gx = xp.zeros(self.shape, self.dtype)
         if self.axis is None:
-            np.add.at(gx.reshape(-1), self.indices.reshape(-1), g.reshape(-1))
+            _scatter_add(xp, gx.reshape(-1), self.indices.reshape(-1), g.reshape(-1))
         else:
             ax = self.axis % len(self.shape)
             gm = np.moveaxis(gx, ax, 0)  # view: writes land in gx
             gg = np.moveaxis(g.reshape(self.shape[:ax] + self.indices.shape + self.shape[ax + 1:]), ax, 0) \
                 if self.indices.ndim == 1 else None
             if gg is not None:
-                np.add.at(gm, self.indices, gg)
+                _scatter_add(xp, gm, self.indices, gg)
             else:
                 k = self.indices.ndim
                 gflat = np.moveaxis(g, tuple(range(ax, ax + k)), tuple(range(k)))
-                np.add.at(gm, self.indices.reshape(-1), gflat.reshape((-1,) + gm.shape[1:]))
+                _scatter_add(xp, gm, self.indices.reshape(-1), gflat.reshape((-1,) + gm.shape[1:]))
         return gx, None, None

@@ -1,0 +1,50 @@
+# Two commands for a fresh machine (see README): `make demo` and `make test`.
+# Both create .venv if missing and reinstall only when pyproject.toml changed (stamp files).
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+
+# The tests may read the shared data folder beside the repository when it exists.
+SHARED_DATA := $(wildcard ../shared/data)
+ifneq ($(SHARED_DATA),)
+NERVE_DATA_DIR ?= $(abspath $(SHARED_DATA))
+export NERVE_DATA_DIR
+endif
+
+.PHONY: demo test dataset bench clean
+
+demo: $(VENV)/.stamp-demo dataset
+	$(VENV)/bin/nerve demo
+
+test: $(VENV)/.stamp-test dataset
+	$(PY) -m pytest -q -n 2
+
+bench: $(VENV)/.stamp-test
+	$(PY) bench/bench_ops.py
+	$(PY) bench/import_time.py
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.stamp-demo: pyproject.toml | $(PY)
+	$(PIP) install -q -e '.[plot]'
+	touch $@
+
+$(VENV)/.stamp-test: pyproject.toml | $(PY)
+	$(PIP) install -q -e '.[dev,plot,sklearn]'
+	touch $@
+
+# Fashion-MNIST from Debian (dataset-fashion-mnist); optional: nothing here needs it yet.
+dataset:
+	@if [ -d /usr/share/datasets/fashion-mnist ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist </dev/null; } \
+	  || echo "note: could not install dataset-fashion-mnist; continuing without it"; \
+	else \
+	  echo "note: dataset-fashion-mnist not installed (needs root and apt-get); continuing without it"; \
+	fi
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

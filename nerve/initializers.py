@@ -1,0 +1,312 @@
+"""Weight initializers with Keras 3 names, arguments and defaults (``keras.initializers``).
+
+``init(shape, dtype=None)`` returns an array of ``backend.resolve_dtype(dtype)`` (floatx by default). Draws
+come from ``nerve.backend.rng()``, so ``nerve.set_random_seed`` fixes them; an initializer built with an
+integer ``seed`` uses its own Generator seeded afresh at every call (same values each call, as in Keras).
+
+Variance scaling (Glorot & Bengio 2010; He et al. 2015; LeCun 1998): with n = fan_in, fan_out or their
+mean, the weights have variance scale / n: uniform on [-sqrt(3 scale / n), +sqrt(3 scale / n)], or a normal
+truncated at 2 standard deviations with stddev sqrt(scale / n) / 0.87962566103423978 (the standard
+deviation of a unit normal truncated to [-2, 2]), so the variance is exactly scale / n.
+"""
+import difflib
+import math
+
+import numpy as np
+
+from . import backend
+from .saving import registry
+from .saving.registry import register
+
+TRUNC_STD = 0.87962566103423978  # std of N(0, 1) truncated to [-2, 2]
+
+
+def compute_fans(shape):
+    """(fan_in, fan_out) as Keras: a conv kernel (..., in, out) multiplies both by the receptive field size."""
+    shape = tuple(shape)
+    if len(shape) < 1:
+        fan_in = fan_out = 1
+    elif len(shape) == 1:
+        fan_in = fan_out = shape[0]
+    elif len(shape) == 2:
+        fan_in, fan_out = shape
+    else:
+        receptive = int(np.prod(shape[:-2]))
+        fan_in, fan_out = shape[-2] * receptive, shape[-1] * receptive
+    return int(fan_in), int(fan_out)
+
+
+def _shape(shape, who):
+    if isinstance(shape, (int, np.integer)):
+        shape = (int(shape),)
+    try:
+        shape = tuple(int(n) for n in shape)
+    except TypeError:
+        raise TypeError(f"{who}: argument 'shape' expected a tuple of ints, got {shape!r}") from None
+    if any(n < 0 for n in shape):
+        raise ValueError(f"{who}: argument 'shape' must not have negative sizes, got {shape}")
+    return shape
+
+
+def _float_dtype(dtype, who):
+    dt = backend.resolve_dtype(dtype)
+    if dt.kind != "f":
+        raise ValueError(f"{who}: argument 'dtype' expected a float dtype, got {dt}")
+    return dt
+
+
+class Initializer:
+    """Base class: subclasses implement ``__call__(shape, dtype=None)`` and ``get_config``."""
+
+    def __call__(self, shape, dtype=None):
+        raise NotImplementedError(f"{type(self).__name__}: initializers must implement __call__(shape, dtype)")
+
+    def get_config(self):
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def clone(self):
+        return type(self).from_config(self.get_config())
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+@register("initializers")
+class Zeros(Initializer):
+    def __call__(self, shape, dtype=None):
+        return np.zeros(_shape(shape, "Zeros"), backend.resolve_dtype(dtype))
+
+
+@register("initializers")
+class Ones(Initializer):
+    def __call__(self, shape, dtype=None):
+        return np.ones(_shape(shape, "Ones"), backend.resolve_dtype(dtype))
+
+
+@register("initializers")
+class Constant(Initializer):
+    def __init__(self, value=0.0):
+        self.value = value
+
+    def __call__(self, shape, dtype=None):
+        return np.full(_shape(shape, "Constant"), self.value, backend.resolve_dtype(dtype))
+
+    def get_config(self):
+        v = self.value
+        return {"value": v.tolist() if hasattr(v, "tolist") else v}
+
+
+class RandomInitializer(Initializer):
+    def __init__(self, seed=None):
+        if seed is not None and (not isinstance(seed, (int, np.integer)) or isinstance(seed, bool)):
+            raise ValueError(f"{type(self).__name__}: argument 'seed' expected an int or None, got {seed!r}")
+        self.seed = None if seed is None else int(seed)
+
+    def _rng(self):
+        return backend.rng() if self.seed is None else np.random.default_rng(self.seed)
+
+    def get_config(self):
+        return {"seed": self.seed}
+
+
+def _truncated_normal(rng, shape, mean, stddev, dtype):
+    """N(mean, stddev^2) restricted to mean +- 2 stddev: out-of-range draws are redrawn."""
+    z = rng.standard_normal(shape)
+    bad = np.abs(z) > 2
+    while bad.any():
+        z[bad] = rng.standard_normal(int(bad.sum()))
+        bad = np.abs(z) > 2
+    return (z * stddev + mean).astype(dtype, copy=False)
+
+
+@register("initializers")
+class RandomNormal(RandomInitializer):
+    def __init__(self, mean=0.0, stddev=0.05, seed=None):
+        super().__init__(seed)
+        self.mean, self.stddev = mean, stddev
+
+    def __call__(self, shape, dtype=None):
+        dt = _float_dtype(dtype, "RandomNormal")
+        return self._rng().normal(self.mean, self.stddev, _shape(shape, "RandomNormal")).astype(dt, copy=False)
+
+    def get_config(self):
+        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
+
+
+@register("initializers")
+class TruncatedNormal(RandomNormal):
+    def __call__(self, shape, dtype=None):
+        dt = _float_dtype(dtype, "TruncatedNormal")
+        return _truncated_normal(self._rng(), _shape(shape, "TruncatedNormal"), self.mean, self.stddev, dt)
+
+
+@register("initializers")
+class RandomUniform(RandomInitializer):
+    def __init__(self, minval=-0.05, maxval=0.05, seed=None):
+        super().__init__(seed)
+        self.minval, self.maxval = minval, maxval
+
+    def __call__(self, shape, dtype=None):
+        dt = _float_dtype(dtype, "RandomUniform")
+        return self._rng().uniform(self.minval, self.maxval, _shape(shape, "RandomUniform")).astype(dt, copy=False)
+
+    def get_config(self):
+        return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
+
+
+@register("initializers")
+class VarianceScaling(RandomInitializer):
+    _MODES = ("fan_in", "fan_out", "fan_avg")
+    _DISTS = ("uniform", "truncated_normal", "untruncated_normal")
+
+    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
+        super().__init__(seed)
+        if not scale > 0.0:
+            raise ValueError(f"VarianceScaling: argument 'scale' must be positive, got {scale!r}")
+        if mode not in self._MODES:
+            raise ValueError(f"VarianceScaling: argument 'mode' expected one of {self._MODES}, got {mode!r}")
+        distribution = str(distribution).lower()
+        if distribution == "normal":
+            distribution = "truncated_normal"
+        if distribution not in self._DISTS:
+            raise ValueError(f"VarianceScaling: argument 'distribution' expected one of "
+                             f"{self._DISTS + ('normal',)}, got {distribution!r}")
+        self.scale, self.mode, self.distribution = scale, mode, distribution
+
+    def __call__(self, shape, dtype=None):
+        who = type(self).__name__
+        shape, dt = _shape(shape, who), _float_dtype(dtype, who)
+        fan_in, fan_out = compute_fans(shape)
+        n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
+        scale = self.scale / max(1.0, n)
+        rng = self._rng()
+        if self.distribution == "truncated_normal":
+            return _truncated_normal(rng, shape, 0.0, math.sqrt(scale) / TRUNC_STD, dt)
+        if self.distribution == "untruncated_normal":
+            return rng.normal(0.0, math.sqrt(scale), shape).astype(dt, copy=False)
+        limit = math.sqrt(3.0 * scale)
+        return rng.uniform(-limit, limit, shape).astype(dt, copy=False)
+
+    def get_config(self):
+        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, "seed": self.seed}
+
+
+def _scaled(name, scale, mode, distribution, doc):
+    def __init__(self, seed=None):
+        VarianceScaling.__init__(self, scale=scale, mode=mode, distribution=distribution, seed=seed)
+
+    def get_config(self):
+        return {"seed": self.seed}
+
+    cls = type(name, (VarianceScaling,), {"__init__": __init__, "get_config": get_config, "__doc__": doc,
+                                          "__module__": __name__})
+    return register("initializers")(cls)
+
+
+GlorotUniform = _scaled("GlorotUniform", 1.0, "fan_avg", "uniform",
+                        "U(-a, a), a = sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio 2010).")
+GlorotNormal = _scaled("GlorotNormal", 1.0, "fan_avg", "truncated_normal",
+                       "Truncated normal, stddev sqrt(2 / (fan_in + fan_out)) / 0.8796...")
+HeUniform = _scaled("HeUniform", 2.0, "fan_in", "uniform", "U(-a, a), a = sqrt(6 / fan_in) (He et al. 2015).")
+HeNormal = _scaled("HeNormal", 2.0, "fan_in", "truncated_normal",
+                   "Truncated normal, stddev sqrt(2 / fan_in) / 0.8796...")
+LecunUniform = _scaled("LecunUniform", 1.0, "fan_in", "uniform", "U(-a, a), a = sqrt(3 / fan_in).")
+LecunNormal = _scaled("LecunNormal", 1.0, "fan_in", "truncated_normal",
+                      "Truncated normal, stddev sqrt(1 / fan_in) / 0.8796...")
+
+
+@register("initializers")
+class Orthogonal(RandomInitializer):
+    """gain * Q from the QR decomposition of a normal matrix (signs fixed by diag(R)), reshaped (Saxe et al.)."""
+
+    def __init__(self, gain=1.0, seed=None):
+        super().__init__(seed)
+        self.gain = gain
+
+    def __call__(self, shape, dtype=None):
+        shape, dt = _shape(shape, "Orthogonal"), _float_dtype(dtype, "Orthogonal")
+        if len(shape) < 2:
+            raise ValueError(f"Orthogonal: argument 'shape' must be at least two-dimensional, got {shape} "
+                             f"of rank {len(shape)}")
+        rows, cols = int(np.prod(shape[:-1])), shape[-1]
+        a = self._rng().standard_normal((max(rows, cols), min(rows, cols)))
+        q, r = np.linalg.qr(a)
+        q = q * np.sign(np.diag(r))  # unique Q: the Haar-distributed orthogonal matrix
+        if rows < cols:
+            q = q.T
+        return (self.gain * q.reshape(shape)).astype(dt, copy=False)
+
+    def get_config(self):
+        return {"gain": self.gain, "seed": self.seed}
+
+
+@register("initializers")
+class Identity(Initializer):
+    """gain * I for 2D shapes (rectangular: ones on the main diagonal)."""
+
+    def __init__(self, gain=1.0):
+        self.gain = gain
+
+    def __call__(self, shape, dtype=None):
+        shape = _shape(shape, "Identity")
+        if len(shape) != 2:
+            raise ValueError(f"Identity: the identity initializer needs a 2D shape, got {shape}")
+        return (self.gain * np.eye(*shape)).astype(backend.resolve_dtype(dtype), copy=False)
+
+    def get_config(self):
+        return {"gain": self.gain}
+
+
+_CLASSES = (Zeros, Ones, Constant, RandomNormal, RandomUniform, TruncatedNormal, VarianceScaling, GlorotUniform,
+            GlorotNormal, HeUniform, HeNormal, LecunUniform, LecunNormal, Orthogonal, Identity)
+_ALIASES = {"zeros": Zeros, "ones": Ones, "constant": Constant, "random_normal": RandomNormal,
+            "random_uniform": RandomUniform, "truncated_normal": TruncatedNormal, "normal": RandomNormal,
+            "uniform": RandomUniform, "variance_scaling": VarianceScaling, "glorot_uniform": GlorotUniform,
+            "glorot_normal": GlorotNormal, "he_uniform": HeUniform, "he_normal": HeNormal,
+            "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal, "orthogonal": Orthogonal,
+            "identity": Identity, "OrthogonalInitializer": Orthogonal, "IdentityInitializer": Identity}
+ALL_OBJECTS = {c.__name__: c for c in _CLASSES}
+ALL_OBJECTS.update(_ALIASES)
+for _k, _c in _ALIASES.items():
+    register("initializers", _k)(_c)
+
+# snake_case names as module attributes too (keras.initializers.glorot_uniform is the class)
+zeros, ones, constant, random_normal, random_uniform = Zeros, Ones, Constant, RandomNormal, RandomUniform
+truncated_normal, variance_scaling, orthogonal, identity = TruncatedNormal, VarianceScaling, Orthogonal, Identity
+glorot_uniform, glorot_normal, he_uniform, he_normal = GlorotUniform, GlorotNormal, HeUniform, HeNormal
+lecun_uniform, lecun_normal = LecunUniform, LecunNormal
+
+
+def serialize(initializer):
+    return registry.serialize(initializer)
+
+
+def deserialize(config, custom_objects=None):
+    if isinstance(config, str):
+        config = {"class_name": config, "config": {}}
+    if isinstance(config, dict) and config.get("class_name") in ALL_OBJECTS and \
+            config.get("registered_name") in (None, config["class_name"]):
+        return ALL_OBJECTS[config["class_name"]].from_config(config.get("config") or {})
+    return registry.deserialize(config, kind="initializers", custom_objects=custom_objects)
+
+
+def get(identifier):
+    """An initializer from None, a name ('glorot_uniform', 'HeNormal', ...), a config dict, a class or callable."""
+    if identifier is None:
+        return None
+    if isinstance(identifier, str) and identifier not in ALL_OBJECTS:
+        close = difflib.get_close_matches(identifier, list(ALL_OBJECTS), n=3)
+        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        raise ValueError(f"initializers.get: unknown initializer {identifier!r}{hint} Known names: "
+                         f"{', '.join(sorted(k for k in ALL_OBJECTS if k.islower() or '_' in k))}")
+    obj = deserialize(identifier) if isinstance(identifier, (str, dict)) else identifier
+    if isinstance(obj, type):
+        obj = obj()
+    if callable(obj):
+        return obj
+    raise ValueError(f"initializers.get: could not interpret initializer identifier {identifier!r}")

@@ -1,0 +1,503 @@
+"""Layer: the Keras 3 lifecycle. ``__init__`` stores config only; ``build(input_shape)`` creates weights
+with ``add_weight``; ``call(inputs, training=None, mask=None)`` computes; ``get_config`` describes.
+
+``__call__`` converts inputs, builds on first use, checks the input spec (errors name the layer,
+the expected and the actual shape), resolves the training flag, propagates masks, and on symbolic
+inputs (``nerve.Input``) records a functional-graph Node instead of computing.
+"""
+import inspect
+import re
+
+import numpy as np
+
+from .. import backend
+from ..autograd.tensor import Tensor
+from ..saving.registry import register
+from ..variables import Variable
+from .node import KerasTensor, Node, flatten, is_symbolic
+
+_NAME_COUNTS = {}
+_CALL_DEPTH = [0]
+
+
+def to_snake_case(name):
+    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
+
+
+def unique_name(base):
+    """Keras-style automatic names: dense, dense_1, dense_2, ..."""
+    n = _NAME_COUNTS.get(base, 0)
+    _NAME_COUNTS[base] = n + 1
+    return base if n == 0 else f"{base}_{n}"
+
+
+def reset_uids():
+    """Restart automatic naming (``nerve.utils.clear_session``)."""
+    _NAME_COUNTS.clear()
+
+
+class InputSpec:
+    """Expected rank / axis sizes of a layer input (Keras ``InputSpec``)."""
+
+    def __init__(self, dtype=None, shape=None, ndim=None, max_ndim=None, min_ndim=None, axes=None,
+                 allow_last_axis_squeeze=False, name=None):
+        self.dtype, self.shape = dtype, shape
+        self.ndim = len(shape) if shape is not None else ndim
+        self.max_ndim, self.min_ndim = max_ndim, min_ndim
+        self.axes = {int(k): v for k, v in (axes or {}).items()}
+        self.name = name
+
+
+def _shape_of(x):
+    return tuple(x.shape) if hasattr(x, "shape") else ()
+
+
+def _fmt(shape):
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+class Layer:
+    """Base class of all layers (Keras 3 ``keras.layers.Layer``)."""
+
+    _call_args = None  # per-class cache of call's parameter names
+
+    def __init__(self, trainable=True, dtype=None, autocast=True, name=None, activity_regularizer=None,
+                 **kwargs):
+        input_shape = kwargs.pop("input_shape", None)
+        input_dim = kwargs.pop("input_dim", None)
+        batch_input_shape = kwargs.pop("batch_input_shape", None)
+        kwargs.pop("batch_size", None)
+        for k in ("input_length", "weights"):
+            kwargs.pop(k, None)
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}")
+        object.__setattr__(self, "_tracked_layers", [])
+        self.name = name or unique_name(to_snake_case(type(self).__name__))
+        if not isinstance(self.name, str):
+            raise TypeError(f"{type(self).__name__}: argument 'name' expected a string, got {type(name).__name__}")
+        self._trainable = bool(trainable)
+        if dtype is not None and not isinstance(dtype, str):
+            dtype = getattr(dtype, "name", None) or str(np.dtype(dtype))
+        self._dtype = dtype
+        self.autocast = autocast
+        self.built = False
+        self._own_weights = []
+        self._losses = []
+        self.input_spec = None
+        self.supports_masking = False
+        self._inbound_nodes = []
+        self._build_shapes = None
+        from .. import regularizers
+        self.activity_regularizer = regularizers.get(activity_regularizer) if activity_regularizer else None
+        if input_dim is not None and input_shape is None:
+            input_shape = (input_dim,)
+        if batch_input_shape is not None:
+            input_shape = tuple(batch_input_shape)[1:]
+        self._input_shape_arg = tuple(input_shape) if input_shape is not None else None
+
+    # ------------------------------------------------------------------ attributes and tracking
+    def __setattr__(self, name, value):
+        if isinstance(value, Layer) and not name.startswith("_"):
+            tl = self.__dict__.get("_tracked_layers")
+            if tl is not None and all(value is not t for t in tl):
+                tl.append(value)
+        elif isinstance(value, (list, tuple)) and value and all(isinstance(v, Layer) for v in value) \
+                and not name.startswith("_"):
+            tl = self.__dict__.get("_tracked_layers")
+            if tl is not None:
+                for v in value:
+                    if all(v is not t for t in tl):
+                        tl.append(v)
+        object.__setattr__(self, name, value)
+
+    @property
+    def dtype(self):
+        return self._dtype or backend.floatx()
+
+    @property
+    def compute_dtype(self):
+        return self.dtype
+
+    @property
+    def variable_dtype(self):
+        return self.dtype
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        self._trainable = bool(value)
+        for layer in self._tracked_layers:
+            layer.trainable = value
+
+    @property
+    def layers(self):
+        return list(self._tracked_layers)
+
+    def _flatten_layers(self, include_self=True):
+        out = [self] if include_self else []
+        for layer in self._tracked_layers:
+            out.extend(layer._flatten_layers(True))
+        return out
+
+    # ------------------------------------------------------------------ weights
+    def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True, autocast=True,
+                   regularizer=None, constraint=None, aggregation="none", name=None):
+        """Create a Variable owned by this layer (Keras 3 signature)."""
+        from .. import constraints, initializers, regularizers
+        shape = tuple(int(d) for d in (shape or ()))
+        for d in shape:
+            if d < 0:
+                raise ValueError(f"{type(self).__name__} '{self.name}': weight {name!r} has a negative dimension "
+                                 f"in shape {shape}")
+        dtype = backend.resolve_dtype(dtype or self.dtype)
+        if initializer is None:
+            initializer = "glorot_uniform" if dtype.kind == "f" else "zeros"
+        init = initializers.get(initializer)
+        v = Variable(init, shape=shape, dtype=dtype, trainable=trainable, name=name or "variable",
+                     constraint=constraints.get(constraint) if constraint else None,
+                     regularizer=regularizers.get(regularizer) if regularizer else None)
+        v.path = f"{self.name}/{v.name}"
+        self._own_weights.append(v)
+        return v
+
+    @property
+    def weights(self):
+        """Own trainable weights, own non-trainable weights, then those of sub-layers (Keras order)."""
+        own = [w for w in self._own_weights if w.trainable] + [w for w in self._own_weights if not w.trainable]
+        seen, out = set(), []
+        for w in own + [w for layer in self._tracked_layers for w in layer.weights]:
+            if id(w) not in seen:
+                seen.add(id(w))
+                out.append(w)
+        return out
+
+    @property
+    def trainable_weights(self):
+        if not self.trainable:
+            return []
+        out = [w for w in self._own_weights if w.trainable]
+        for layer in self._tracked_layers:
+            out.extend(w for w in layer.trainable_weights if all(w is not o for o in out))
+        return out
+
+    @property
+    def non_trainable_weights(self):
+        if not self.trainable:
+            return self.weights
+        tw = {id(w) for w in self.trainable_weights}
+        return [w for w in self.weights if id(w) not in tw]
+
+    variables = weights
+    trainable_variables = trainable_weights
+    non_trainable_variables = non_trainable_weights
+
+    def get_weights(self):
+        return [w.numpy().copy() for w in self.weights]
+
+    def set_weights(self, weights):
+        ws = self.weights
+        if len(weights) != len(ws):
+            raise ValueError(f"{type(self).__name__} '{self.name}': set_weights expected a list of {len(ws)} "
+                             f"arrays ({[w.path for w in ws]}), got {len(weights)}")
+        for w, v in zip(ws, weights):
+            v = np.asarray(v)
+            if tuple(v.shape) != w.shape:
+                raise ValueError(f"{type(self).__name__} '{self.name}': weight '{w.path}' expected shape "
+                                 f"{w.shape}, got {tuple(v.shape)}")
+        for w, v in zip(ws, weights):
+            w.assign(v)
+
+    def count_params(self):
+        if not self.built:
+            raise ValueError(f"{type(self).__name__} '{self.name}': count_params needs a built layer; call it on "
+                             f"data or call build(input_shape) first")
+        return int(sum(int(np.prod(w.shape)) for w in self.weights))
+
+    # ------------------------------------------------------------------ losses
+    def add_loss(self, loss):
+        self._losses.append(loss)
+
+    @property
+    def losses(self):
+        """Losses added during the last call (activity regularisation) plus weight-regularisation terms."""
+        out = []
+        for layer in self._flatten_layers():
+            out.extend(layer._losses)
+            for w in layer._own_weights:
+                if w.regularizer is not None and layer.trainable:
+                    out.append(w.regularizer(w))
+        return out
+
+    def _clear_losses(self):
+        for layer in self._flatten_layers():
+            layer._losses = []
+
+    # ------------------------------------------------------------------ lifecycle
+    def build(self, input_shape):
+        self.built = True
+
+    def call(self, inputs, *args, **kwargs):
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        """Default: trace ``call`` on zeros (batch 1) and read the shapes back."""
+        return self._trace_output_shape(input_shape)
+
+    def compute_mask(self, inputs, mask=None):
+        return mask if self.supports_masking else None
+
+    def get_config(self):
+        cfg = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        if self.activity_regularizer is not None:
+            from ..saving.registry import serialize
+            cfg["activity_regularizer"] = serialize(self.activity_regularizer)
+        return cfg
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if "activity_regularizer" in config and isinstance(config["activity_regularizer"], dict):
+            from .. import regularizers
+            config["activity_regularizer"] = regularizers.get(config["activity_regularizer"])
+        return cls(**config)
+
+    def get_build_config(self):
+        if self._build_shapes is None:
+            return None
+        return {"input_shape": _to_json_shape(self._build_shapes)}
+
+    def build_from_config(self, config):
+        if config and config.get("input_shape") is not None and not self.built:
+            self._maybe_build(_from_json_shape(config["input_shape"]))
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+    # ------------------------------------------------------------------ calling
+    @classmethod
+    def _call_params(cls):
+        if cls.__dict__.get("_call_args") is None:
+            params = inspect.signature(cls.call).parameters
+            cls._call_args = (set(params), any(p.kind == p.VAR_KEYWORD for p in params.values()))
+        return cls._call_args
+
+    def _maybe_build(self, shapes):
+        if not self.built:
+            self._build_shapes = shapes
+            self.build(shapes)
+            self.built = True
+
+    def _convert(self, x):
+        if isinstance(x, Tensor):
+            d = x.data
+            if self.autocast and d.dtype.kind == "f" and d.dtype != np.dtype(self.dtype) and \
+                    self.dtype in ("float16", "float32", "float64"):
+                from .. import ops
+                return ops.cast(x, self.dtype)
+            return x
+        if isinstance(x, (list, tuple)):
+            return type(x)(self._convert(v) for v in x)
+        if isinstance(x, dict):
+            return {k: self._convert(v) for k, v in x.items()}
+        if x is None or isinstance(x, (int, float, bool, str)):
+            return x
+        a = x if backend.is_array(x) else np.asarray(x)
+        if a.dtype.kind in "OUS":
+            raise TypeError(f"{type(self).__name__} '{self.name}': expected numeric input, got an array of dtype "
+                            f"{a.dtype}")
+        if a.dtype.kind == "f" and self.autocast and a.dtype != np.dtype(self.dtype):
+            a = a.astype(self.dtype)
+        elif a.dtype.kind == "b":
+            pass
+        return Tensor._make(a, None, 0)
+
+    def _check_input_spec(self, inputs):
+        spec = self.input_spec
+        if spec is None:
+            return
+        specs = spec if isinstance(spec, (list, tuple)) else [spec]
+        xs = inputs if isinstance(inputs, (list, tuple)) else [inputs]
+        if len(specs) != len(xs) and len(specs) > 1:
+            raise ValueError(f"{type(self).__name__} '{self.name}': expected {len(specs)} inputs, got {len(xs)}")
+        for s, x in zip(specs, xs):
+            if s is None:
+                continue
+            shape = _shape_of(x)
+            nd = len(shape)
+            if s.ndim is not None and nd != s.ndim:
+                raise ValueError(f"{type(self).__name__} '{self.name}': expected input of rank {s.ndim}, got input "
+                                 f"of shape {_fmt(shape)} (rank {nd})")
+            if s.min_ndim is not None and nd < s.min_ndim:
+                raise ValueError(f"{type(self).__name__} '{self.name}': expected input of rank >= {s.min_ndim}, got "
+                                 f"input of shape {_fmt(shape)} (rank {nd})")
+            if s.max_ndim is not None and nd > s.max_ndim:
+                raise ValueError(f"{type(self).__name__} '{self.name}': expected input of rank <= {s.max_ndim}, got "
+                                 f"input of shape {_fmt(shape)} (rank {nd})")
+            for ax, size in s.axes.items():
+                if size is not None and -nd <= ax < nd and shape[ax] is not None and shape[ax] != size:
+                    where = "last axis" if ax == -1 else f"axis {ax}"
+                    raise ValueError(f"{type(self).__name__} '{self.name}': expected {where} {size}, got input of "
+                                     f"shape {_fmt(shape)}")
+
+    def __call__(self, *args, **kwargs):
+        if args:
+            inputs, args = args[0], args[1:]
+        elif "inputs" in kwargs:
+            inputs = kwargs.pop("inputs")
+        else:
+            raise TypeError(f"{type(self).__name__} '{self.name}': called without inputs")
+        if is_symbolic(inputs):
+            return self._symbolic_call(inputs, args, kwargs)
+        inputs = self._convert(inputs)
+        if not self.built:
+            self._maybe_build(_shapes_of(inputs))
+        self._check_input_spec(inputs)
+        names, has_var_kw = self._call_params()
+        if "training" in names or has_var_kw:
+            if kwargs.get("training") is None:
+                kwargs["training"] = backend.config.training
+        else:
+            kwargs.pop("training", None)
+        if "mask" in names and kwargs.get("mask") is None:
+            m = _mask_of(inputs)
+            if m is not None:
+                kwargs["mask"] = m
+        elif "mask" not in names and not has_var_kw:
+            kwargs.pop("mask", None)
+        outer = _CALL_DEPTH[0] == 0
+        if outer:
+            self._clear_losses()
+        _CALL_DEPTH[0] += 1
+        try:
+            outputs = self.call(inputs, *args, **kwargs)
+        finally:
+            _CALL_DEPTH[0] -= 1
+        if self.activity_regularizer is not None:
+            for o in flatten(outputs):
+                if isinstance(o, Tensor):
+                    self.add_loss(self.activity_regularizer(o))
+        if self.supports_masking or type(self).compute_mask is not Layer.compute_mask:
+            m = self.compute_mask(inputs, kwargs.get("mask", _mask_of(inputs)))
+            if m is not None:
+                for o in flatten(outputs):
+                    if isinstance(o, Tensor):
+                        o._keras_mask = m
+        return outputs
+
+    # ------------------------------------------------------------------ functional API
+    def _symbolic_call(self, inputs, args, kwargs):
+        flat_in = [t for t in flatten(inputs) if isinstance(t, KerasTensor)]
+        shapes = _shapes_of(inputs)
+        if not self.built:
+            self._maybe_build(shapes)
+        self._check_input_spec(inputs)
+        out_shape = self.compute_output_shape(shapes)
+        dtype = self._output_dtype(inputs)
+        outputs = _make_symbolic(out_shape, dtype, self.name)
+        flat_out = flatten(outputs)
+        node = Node(self, flat_in, flat_out, _structure(inputs), {k: v for k, v in kwargs.items()})
+        node.args = args
+        self._inbound_nodes.append(node)
+        for i, t in enumerate(flat_out):
+            t._history = (self, node, i)
+        return outputs
+
+    def _output_dtype(self, inputs):
+        return self.dtype
+
+    def _trace_output_shape(self, input_shape):
+        def zeros(shape, dtype):
+            return np.zeros(tuple(1 if d is None else d for d in shape), dtype)
+        if isinstance(input_shape, list):
+            x = [Tensor._make(zeros(s, self.dtype), None, 0) for s in input_shape]
+        else:
+            x = Tensor._make(zeros(input_shape, self.dtype), None, 0)
+        with backend.no_grad():
+            names, has_var_kw = self._call_params()
+            kw = {"training": False} if "training" in names or has_var_kw else {}
+            out = self.call(x, **kw)
+        self._losses = []
+
+        def shape_of(o):
+            return (None,) + tuple(o.shape[1:])
+        if isinstance(out, (list, tuple)):
+            return [shape_of(o) for o in out]
+        return shape_of(out)
+
+    @property
+    def input(self):
+        if not self._inbound_nodes:
+            raise AttributeError(f"Layer '{self.name}' has never been called on a symbolic input and has no input")
+        ins = self._inbound_nodes[0].inputs
+        return ins[0] if len(ins) == 1 else ins
+
+    @property
+    def output(self):
+        if not self._inbound_nodes:
+            raise AttributeError(f"Layer '{self.name}' has never been called on a symbolic input and has no output")
+        outs = self._inbound_nodes[0].outputs
+        return outs[0] if len(outs) == 1 else outs
+
+    @property
+    def input_shape(self):
+        i = self.input
+        return [t.shape for t in i] if isinstance(i, list) else i.shape
+
+    @property
+    def output_shape(self):
+        o = self.output
+        return [t.shape for t in o] if isinstance(o, list) else o.shape
+
+
+def _mask_of(inputs):
+    if isinstance(inputs, (list, tuple)):
+        ms = [getattr(x, "_keras_mask", None) for x in inputs]
+        return ms if any(m is not None for m in ms) else None
+    return getattr(inputs, "_keras_mask", None)
+
+
+def _shapes_of(inputs):
+    if isinstance(inputs, (list, tuple)):
+        return [_shapes_of(x) for x in inputs]
+    if isinstance(inputs, dict):
+        return {k: _shapes_of(v) for k, v in inputs.items()}
+    if isinstance(inputs, KerasTensor):
+        return inputs.shape
+    return tuple(_shape_of(inputs))
+
+
+def _structure(x):
+    if isinstance(x, dict):
+        return "dict:" + ",".join(sorted(x))
+    if isinstance(x, (list, tuple)):
+        return "list"
+    return "single"
+
+
+def _make_symbolic(shape, dtype, name):
+    if isinstance(shape, list) and shape and isinstance(shape[0], (list, tuple)):
+        return [KerasTensor(s, dtype, name=f"{name}_out{i}") for i, s in enumerate(shape)]
+    return KerasTensor(shape, dtype, name=name)
+
+
+def _to_json_shape(s):
+    if isinstance(s, dict):
+        return {k: _to_json_shape(v) for k, v in s.items()}
+    if isinstance(s, list):
+        return [_to_json_shape(v) for v in s]
+    return list(s)
+
+
+def _from_json_shape(s):
+    if isinstance(s, dict):
+        return {k: _from_json_shape(v) for k, v in s.items()}
+    if isinstance(s, list) and s and isinstance(s[0], list):
+        return [_from_json_shape(v) for v in s]
+    return tuple(s)
+
+
+register("layers")(Layer)

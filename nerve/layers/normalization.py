@@ -1,0 +1,199 @@
+"""Normalisation layers: BatchNormalization and LayerNormalization (Keras 3).
+
+BatchNormalization in training (``training=True`` and the layer trainable) normalises with the batch
+statistics over every axis except ``axis`` and updates
+    moving_mean = moving_mean * momentum + batch_mean * (1 - momentum)   (same for the variance;
+Keras keeps the biased batch variance). In inference, or when ``trainable=False`` (Keras 3 behaviour),
+it uses the moving statistics. Weights in Keras order: gamma, beta, moving_mean, moving_variance.
+"""
+import numpy as np
+
+from .. import constraints, initializers, ops, regularizers
+from ..autograd.ops.norm import batch_norm_infer, batch_norm_train, layer_norm
+from ..saving.registry import register, serialize
+from .layer import InputSpec, Layer
+
+
+def _axes_list(axis, who, name):
+    if isinstance(axis, (int, np.integer)) and not isinstance(axis, bool):
+        return [int(axis)]
+    if isinstance(axis, (list, tuple)) and axis and all(isinstance(a, (int, np.integer)) for a in axis):
+        return [int(a) for a in axis]
+    raise TypeError(f"{who} '{name}': argument 'axis' expected an int or a list of ints, got {axis!r}")
+
+
+def _norm_axes(axes, ndim, who, name, shape):
+    out = []
+    for a in axes:
+        if not -ndim <= a < ndim:
+            raise ValueError(f"{who} '{name}': argument 'axis' {a} is out of range for an input of shape "
+                             f"{tuple(shape)} (rank {ndim})")
+        out.append(a % ndim)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{who} '{name}': argument 'axis' has duplicate axes {axes}")
+    return sorted(out)
+
+
+class _NormBase(Layer):
+    """Shared weight creation / config of the two normalisation layers."""
+
+    def _setup(self, axis, epsilon, center, scale, beta_initializer, gamma_initializer, beta_regularizer,
+               gamma_regularizer, beta_constraint, gamma_constraint):
+        who = type(self).__name__
+        self._axes_arg = _axes_list(axis, who, self.name)
+        self.axis = axis if isinstance(axis, int) else list(self._axes_arg)
+        if not isinstance(epsilon, (int, float)) or epsilon < 0:
+            raise ValueError(f"{who} '{self.name}': argument 'epsilon' expected a non-negative float, got {epsilon!r}")
+        self.epsilon = float(epsilon)
+        self.center, self.scale = bool(center), bool(scale)
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+        self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
+        self.supports_masking = True
+
+    def _build_params(self, input_shape):
+        who = type(self).__name__
+        ndim = len(input_shape)
+        self._axes = _norm_axes(self._axes_arg, ndim, who, self.name, input_shape)
+        for a in self._axes:
+            if input_shape[a] is None:
+                raise ValueError(f"{who} '{self.name}': axis {a} of the input must have a known size, got input "
+                                 f"of shape {tuple(input_shape)}")
+        pshape = tuple(input_shape[a] for a in self._axes)
+        self._bshape = tuple(input_shape[i] if i in self._axes else 1 for i in range(ndim))
+        self.gamma = self.add_weight(shape=pshape, initializer=self.gamma_initializer, name="gamma",
+                                     regularizer=self.gamma_regularizer, constraint=self.gamma_constraint) \
+            if self.scale else None
+        self.beta = self.add_weight(shape=pshape, initializer=self.beta_initializer, name="beta",
+                                    regularizer=self.beta_regularizer, constraint=self.beta_constraint) \
+            if self.center else None
+        self.input_spec = InputSpec(ndim=ndim, axes={a: input_shape[a] for a in self._axes})
+        return pshape
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.update({
+            "axis": self.axis, "epsilon": self.epsilon, "center": self.center, "scale": self.scale,
+            "beta_initializer": serialize(self.beta_initializer),
+            "gamma_initializer": serialize(self.gamma_initializer),
+            "beta_regularizer": serialize(self.beta_regularizer),
+            "gamma_regularizer": serialize(self.gamma_regularizer),
+            "beta_constraint": serialize(self.beta_constraint),
+            "gamma_constraint": serialize(self.gamma_constraint),
+        })
+        return cfg
+
+
+@register("layers")
+class BatchNormalization(_NormBase):
+    """Normalise each feature with batch statistics in training and moving statistics in inference."""
+
+    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
+                 gamma_initializer="ones", moving_mean_initializer="zeros", moving_variance_initializer="ones",
+                 beta_regularizer=None, gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,
+                 synchronized=False, **kwargs):
+        super().__init__(**kwargs)
+        self._setup(axis, epsilon, center, scale, beta_initializer, gamma_initializer, beta_regularizer,
+                    gamma_regularizer, beta_constraint, gamma_constraint)
+        if not isinstance(momentum, (int, float)) or not 0.0 <= momentum <= 1.0:
+            raise ValueError(f"BatchNormalization '{self.name}': argument 'momentum' expected a float in [0, 1], "
+                             f"got {momentum!r}")
+        self.momentum = float(momentum)
+        self.moving_mean_initializer = initializers.get(moving_mean_initializer)
+        self.moving_variance_initializer = initializers.get(moving_variance_initializer)
+        self.synchronized = bool(synchronized)  # one process here: nothing to synchronise
+
+    def build(self, input_shape):
+        pshape = self._build_params(input_shape)
+        self.moving_mean = self.add_weight(shape=pshape, initializer=self.moving_mean_initializer,
+                                           trainable=False, name="moving_mean")
+        self.moving_variance = self.add_weight(shape=pshape, initializer=self.moving_variance_initializer,
+                                               trainable=False, name="moving_variance")
+        self._reduce = tuple(i for i in range(len(input_shape)) if i not in self._axes)
+        self.built = True
+
+    def call(self, inputs, training=None, mask=None):
+        # Keras 3: a frozen BatchNormalization (trainable=False) always runs in inference mode
+        if training and self.trainable:
+            if mask is not None:
+                y, mean, var = self._masked_train(inputs, mask)
+            else:
+                y, mean, var = batch_norm_train(inputs, self.gamma, self.beta, self._reduce, self._bshape,
+                                                self.epsilon)
+            pshape = self.moving_mean.shape
+            m = self.momentum
+            # moving = moving * momentum + batch * (1 - momentum)
+            self.moving_mean.assign(self.moving_mean.data * m + mean.reshape(pshape) * (1.0 - m))
+            self.moving_variance.assign(self.moving_variance.data * m + var.reshape(pshape) * (1.0 - m))
+            return y
+        return batch_norm_infer(inputs, self.gamma, self.beta, self.moving_mean.data, self.moving_variance.data,
+                                self._bshape, self.epsilon)
+
+    def _masked_train(self, x, mask):
+        """Keras' weighted moments: positions where mask is False do not enter the statistics."""
+        w = mask.data if hasattr(mask, "data") else np.asarray(mask)
+        w = w.astype(x.dtype)
+        while w.ndim < x.ndim:
+            w = w[..., None]
+        axes = self._reduce
+        count = w.sum(axis=axes, keepdims=True)
+        eps = 1e-7
+        mean = ops.divide(ops.sum(ops.multiply(x, w), axis=axes, keepdims=True), count + eps)
+        diff = ops.subtract(ops.multiply(x, w), mean)
+        var = ops.divide(ops.sum(ops.multiply(ops.square(diff), w), axis=axes, keepdims=True), count + eps)
+        y = ops.divide(ops.subtract(x, mean), ops.sqrt(ops.add(var, self.epsilon)))
+        if self.gamma is not None:
+            y = ops.multiply(y, ops.reshape(self.gamma, self._bshape))
+        if self.beta is not None:
+            y = ops.add(y, ops.reshape(self.beta, self._bshape))
+        return y, mean.data, var.data
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.update({
+            "momentum": self.momentum,
+            "moving_mean_initializer": serialize(self.moving_mean_initializer),
+            "moving_variance_initializer": serialize(self.moving_variance_initializer),
+            "synchronized": self.synchronized,
+        })
+        return cfg
+
+
+@register("layers")
+class LayerNormalization(_NormBase):
+    """Normalise each sample over ``axis``: y = gamma (x - mean) / sqrt(var + epsilon) + beta.
+    With ``rms_scaling=True``: y = gamma x / sqrt(mean(x^2) + epsilon) (no centring, beta unused)."""
+
+    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, rms_scaling=False, beta_initializer="zeros",
+                 gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
+                 gamma_constraint=None, **kwargs):
+        super().__init__(**kwargs)
+        self._setup(axis, epsilon, center, scale, beta_initializer, gamma_initializer, beta_regularizer,
+                    gamma_regularizer, beta_constraint, gamma_constraint)
+        self.rms_scaling = bool(rms_scaling)
+
+    def build(self, input_shape):
+        self._build_params(input_shape)
+        self._axes_t = tuple(self._axes)
+        self.built = True
+
+    def call(self, inputs):
+        if self.rms_scaling:
+            ms = ops.mean(ops.square(inputs), axis=self._axes_t, keepdims=True)
+            y = ops.divide(inputs, ops.sqrt(ops.add(ms, self.epsilon)))
+            if self.gamma is not None:
+                y = ops.multiply(y, ops.reshape(self.gamma, self._bshape))
+            return y
+        return layer_norm(inputs, self.gamma, self.beta, self._axes_t, self._bshape, self.epsilon)
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg["rms_scaling"] = self.rms_scaling
+        return cfg
+

@@ -1,0 +1,77 @@
+"""Adam (Kingma & Ba 2015; seed-002 5.3.11) and AdamW (Loshchilov & Hutter 2019), as Keras 3 writes them.
+
+With t = iterations + 1:
+    m = β₁ m + (1 − β₁) g;   v = β₂ v + (1 − β₂) g²          (amsgrad: v̂ = max(v̂, v), used for v)
+    α_t = α · sqrt(1 − β₂ᵗ) / (1 − β₁ᵗ)
+    w −= α_t · m / (sqrt(v) + ε)
+This is the "ε-hat" form of the paper (formula before its §2.1): ε is added to the *uncorrected* sqrt(v).
+In the bias-corrected form w −= α m̂ / (sqrt(v̂) + ε') it equals ε' = ε / sqrt(1 − β₂ᵗ), so it matches
+torch.optim.Adam only up to that ε (exactly when ε = 0). ε sits outside the square root, as in the seed's
+code (its printed equation puts it inside) and Keras' default ε is 1e-7 (torch: 1e-8).
+AdamW is Adam plus the base class' decoupled weight decay w −= α·wd·w (default wd = 0.004).
+"""
+import math
+
+import numpy as np
+
+from ..saving.registry import register
+from .base import Optimizer
+
+
+@register("optimizers")
+class Adam(Optimizer):
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False, name="adam",
+                 **kwargs):
+        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.amsgrad = amsgrad
+
+    def build(self, variables):
+        if self.built:
+            return
+        super().build(variables)
+        self._momentums = self.add_optimizer_variables(variables, "momentum")
+        self._velocities = self.add_optimizer_variables(variables, "velocity")
+        self._velocity_hats = self.add_optimizer_variables(variables, "velocity_hat") if self.amsgrad else []
+
+    def update_step(self, gradient, variable, learning_rate):
+        i = self._get_variable_index(variable)
+        w, g, b1, b2 = variable.data, gradient, self.beta_1, self.beta_2
+        t = self.iterations + 1
+        alpha = learning_rate * math.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+        m, v = self._momentums[i], self._velocities[i]
+        buf = self._scratch(w)
+        np.subtract(g, m, out=buf)
+        buf *= 1 - b1
+        m += buf                                         # m += (g − m)(1 − β₁)
+        np.multiply(g, g, out=buf)
+        buf -= v
+        buf *= 1 - b2
+        v += buf                                         # v += (g² − v)(1 − β₂)
+        if self.amsgrad:
+            v_hat = self._velocity_hats[i]
+            np.maximum(v_hat, v, out=v_hat)              # v̂ = max(v̂, v)
+            v = v_hat
+        np.sqrt(v, out=buf)
+        buf += self.epsilon
+        np.divide(m, buf, out=buf)
+        buf *= alpha
+        w -= buf                                         # w −= α_t m / (sqrt(v) + ε)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
+                       "amsgrad": self.amsgrad})
+        return config
+
+
+@register("optimizers")
+class AdamW(Adam):
+    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 amsgrad=False, name="adamw", **kwargs):
+        super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
+                         amsgrad=amsgrad, name=name, weight_decay=weight_decay, **kwargs)
+        if self.weight_decay is None:
+            raise ValueError("AdamW: argument 'weight_decay' must be a float, got None")

@@ -1,2 +1,0 @@
-"""``nerve.utils`` (Keras names)."""
-from .backend import set_random_seed  # noqa: F401
