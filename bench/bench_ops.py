@@ -29,8 +29,8 @@ except ImportError:  # the table still shows nerve and NumPy
 def best_us(fn, repeat, per=1):
     """Best time of ``fn`` over ``repeat`` repeats, in microseconds per op."""
     t = timeit.Timer(fn)
-    number, _ = t.autorange()  # enough calls for >= 0.2 s
-    number = max(1, number // 2)
+    number, _ = t.autorange()  # enough calls for >= 0.2 s; each repeat then takes >= 0.05 s
+    number = max(1, number // 4)
     return min(t.repeat(repeat=repeat, number=number)) / number / per * 1e6
 
 
@@ -164,7 +164,7 @@ def matmul_case():
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    repeat = 3 if "--quick" in argv else 7
+    repeat = 3 if "--quick" in argv else 5
     if torch is not None:
         torch.set_num_threads(2)
     print(f"python {platform.python_version()}, numpy {np.__version__}, nerve {nerve.__version__}, "

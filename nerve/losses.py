@@ -81,7 +81,7 @@ def _prep(name, y_true, y_pred):
 def mean_squared_error(y_true, y_pred):
     """mean((y_true - y_pred)^2, axis=-1)."""
     y_true, y_pred = _prep("mean_squared_error", y_true, y_pred)
-    return ops.mean(ops.square(ops.subtract(y_true, y_pred)), axis=-1)
+    return F.SquaredError.apply(y_pred, y_true, axis=-1)
 
 
 def mean_absolute_error(y_true, y_pred):

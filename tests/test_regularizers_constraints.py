@@ -94,7 +94,7 @@ def test_constraint_effects():
     np.testing.assert_allclose(norms(C.UnitNorm()(w), 0), 1.0, rtol=1e-6)
     assert (C.NonNeg()(w) >= 0).all()
     small = w * 1e-3
-    np.testing.assert_allclose(C.MaxNorm(2.0)(small), small, rtol=1e-6)  # inside the ball: unchanged
+    np.testing.assert_allclose(C.MaxNorm(2.0)(small), small, rtol=1e-4)  # inside the ball: unchanged (up to eps)
 
 
 ALL = [R.L1(0.2), R.L2(0.3), R.L1L2(0.1, 0.4), R.OrthogonalRegularizer(0.2, "columns"), C.MaxNorm(3.0, axis=1),

@@ -9,6 +9,7 @@ it uses the moving statistics. Weights in Keras order: gamma, beta, moving_mean,
 import numpy as np
 
 from .. import constraints, initializers, ops, regularizers
+from ..autograd.tensor import Tensor
 from ..autograd.ops.norm import batch_norm_infer, batch_norm_train, layer_norm
 from ..saving.registry import register, serialize
 from .layer import InputSpec, Layer
@@ -70,7 +71,7 @@ class _NormBase(Layer):
         self.beta = self.add_weight(shape=pshape, initializer=self.beta_initializer, name="beta",
                                     regularizer=self.beta_regularizer, constraint=self.beta_constraint) \
             if self.center else None
-        self.input_spec = InputSpec(ndim=ndim, axes={a: input_shape[a] for a in self._axes})
+        self.input_spec = InputSpec(ndim=ndim, axes={a: input_shape[a] for a in self._axes_arg})
         return pshape
 
     def compute_output_shape(self, input_shape):
@@ -137,7 +138,7 @@ class BatchNormalization(_NormBase):
 
     def _masked_train(self, x, mask):
         """Keras' weighted moments: positions where mask is False do not enter the statistics."""
-        w = mask.data if hasattr(mask, "data") else np.asarray(mask)
+        w = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
         w = w.astype(x.dtype)
         while w.ndim < x.ndim:
             w = w[..., None]

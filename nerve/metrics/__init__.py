@@ -159,4 +159,4 @@ def get_metric(identifier, y_true, y_pred):
     return metric
 
 
-__all__ = [n for n in dir() if not n.startswith("_") and n not in ("difflib", "inspect", "np", "registry")]
+__all__ = [n for n, v in dict(globals()).items() if not n.startswith("_") and not inspect.ismodule(v)]

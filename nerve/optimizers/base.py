@@ -338,6 +338,8 @@ class Optimizer:
         ``state`` holds the class, config, iterations, the current learning rate (float or schedule config),
         the variable keys in build order and subclass scalars; ``set_state`` restores it bit for bit.
         """
+        if self._pending_state is not None and self.built:
+            self._finish_build()
         lr = self._learning_rate
         state = {"class_name": type(self).__name__, "config": self.get_config(), "iterations": self._iterations,
                  "learning_rate": (_schedules.serialize(lr) if isinstance(lr, _schedules.LearningRateSchedule)
@@ -366,10 +368,10 @@ class Optimizer:
             if key not in arrays:
                 raise ValueError(f"{owner}.set_state: the saved state has no slot {key!r} (saved slots: "
                                  f"{sorted(arrays)[:8]}...)")
-            saved = np.asarray(arrays[key])
+            saved = np.asarray(backend.to_numpy(arrays[key]))
             if saved.shape != a.shape:
                 raise ValueError(f"{owner}.set_state: slot {key!r} has shape {saved.shape}, expected {a.shape}")
-            a[...] = saved
+            a[...] = backend.get_array_module(a).asarray(saved, dtype=a.dtype)
 
     def get_config(self):
         lr = self._learning_rate

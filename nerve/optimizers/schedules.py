@@ -24,7 +24,8 @@ class LearningRateSchedule:
     """Base class: subclasses implement ``__call__(step)`` and ``get_config()``."""
 
     def __call__(self, step):
-        raise NotImplementedError(f"Learning rate schedule {type(self).__name__!r} must override '__call__(self, step)'")
+        raise NotImplementedError(f"Learning rate schedule {type(self).__name__!r} must override "
+                                  f"'__call__(self, step)'")
 
     def get_config(self):
         raise NotImplementedError(f"Learning rate schedule {type(self).__name__!r} must override 'get_config()'")
@@ -135,7 +136,8 @@ class PolynomialDecay(LearningRateSchedule):
         else:
             s = min(s, horizon)
         frac = 1.0 - s / horizon
-        return (float(self.initial_learning_rate) - self.end_learning_rate) * frac ** self.power + self.end_learning_rate
+        end = float(self.end_learning_rate)
+        return (float(self.initial_learning_rate) - end) * frac ** self.power + end
 
     def get_config(self):
         return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,

@@ -204,6 +204,17 @@ def test_backward_non_scalar_without_grad():
     (lambda: ops.take(np.ones(5), np.array([5])), r"take: argument 'indices'.*\[-5, 5\)"),
     (lambda: leaf(np.ones(3))[5], r"getitem: index 5 .*\(3,\)"),
     (lambda: ops.where(np.ones(2) > 0, np.ones(3), np.ones(4)), r"where: .*\(2,\), \(3,\), \(4,\)"),
+    # axes out of range are refused, not wrapped around
+    (lambda: ops.concatenate([np.ones((2, 3))] * 2, axis=2), r"concatenate: argument 'axis'.*\[-2, 2\).*got 2"),
+    (lambda: ops.split(np.ones((2, 4)), 2, axis=2), r"split: argument 'axis'.*got 2"),
+    (lambda: ops.transpose(np.ones((2, 3)), (0, 5)), r"transpose: argument 'axes'.*permutation.*\(0, 5\)"),
+    (lambda: ops.expand_dims(np.ones((2, 3)), 5), r"expand_dims: argument 'axis'.*\[-3, 3\).*got 5"),
+    (lambda: ops.stack([np.ones(2)] * 2, axis=3), r"stack: argument 'axis'.*got 3"),
+    (lambda: ops.take(np.ones((2, 3)), np.array([0]), axis=2), r"take: argument 'axis'.*got 2"),
+    (lambda: ops.softmax(np.ones((2, 3)), axis=2), r"softmax: argument 'axis'.*\(2, 3\), got 2"),
+    (lambda: ops.log_softmax(np.ones((2, 3)), axis=-3), r"log_softmax: argument 'axis'.*got -3"),
+    (lambda: ops.pad(np.ones((2, 3)), ((1, 1),) * 3), r"pad: argument 'pad_width'.*\(2, 3\)"),
+    (lambda: ops.squeeze(np.ones((2, 3)), 0), r"squeeze: argument 'axis' 0 has length 2"),
 ])
 def test_shape_errors_name_op_argument_expected_actual(fn, pattern):
     with pytest.raises((ValueError, IndexError, TypeError), match=pattern):

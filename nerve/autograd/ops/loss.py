@@ -28,6 +28,26 @@ def _needs(fn, i):
     return bool(fn.needs) and bool(fn.needs[i])
 
 
+def _pick(a, labels, axis):
+    """a[..., labels, ...] along ``axis``: one entry per label (shape = labels.shape)."""
+    xp = _xp(a)
+    if axis == a.ndim - 1:  # the common case: fancy indexing on a (rows, classes) view
+        flat = a.reshape(-1, a.shape[-1])
+        return flat[xp.arange(flat.shape[0]), labels.reshape(-1)].reshape(labels.shape)
+    return xp.take_along_axis(a, xp.expand_dims(labels, axis), axis=axis).squeeze(axis)
+
+
+def _add_at_label(a, labels, axis, v):
+    """a[..., labels, ...] += v in place (one label per position, so no index repeats)."""
+    xp = _xp(a)
+    if axis == a.ndim - 1:
+        flat = a.reshape(-1, a.shape[-1])  # a view: a is contiguous (freshly computed)
+        flat[xp.arange(flat.shape[0]), labels.reshape(-1)] += v.reshape(-1)
+        return
+    idx = xp.expand_dims(labels, axis)
+    xp.put_along_axis(a, idx, xp.take_along_axis(a, idx, axis=axis) + xp.expand_dims(v, axis), axis=axis)
+
+
 class SoftmaxCrossEntropy(Function):
     """Per-sample -sum_k y_k log softmax(x)_k; ``sparse`` means y holds integer labels (x's shape minus axis)."""
     name = "softmax_cross_entropy"
@@ -41,10 +61,9 @@ class SoftmaxCrossEntropy(Function):
         log_s = xp.log(s)
         self.axis, self.sparse = axis, sparse
         if sparse:
-            idx = xp.expand_dims(y, axis)
-            picked = xp.take_along_axis(z, idx, axis=axis)
-            loss = (log_s - picked).squeeze(axis)  # -log p_label = log sum e^z - z_label
-            self.idx = idx
+            picked = _pick(z, y, axis)
+            loss = log_s.squeeze(axis) - picked  # -log p_label = log sum e^z - z_label
+            self.y = y
         else:
             logp = z - log_s
             loss = -(y * logp).sum(axis=axis)
@@ -64,8 +83,7 @@ class SoftmaxCrossEntropy(Function):
             p = self.p
             if self.sparse:  # (p - onehot(label)) g, without touching the saved p
                 gx = p * ge
-                xp.put_along_axis(gx, self.idx, xp.take_along_axis(gx, self.idx, axis=self.axis) - ge,
-                                  axis=self.axis)
+                _add_at_label(gx, self.y, self.axis, -g)
             else:
                 gx = (p * self.y.sum(axis=self.axis, keepdims=True) - self.y) * ge
         if not self.sparse and _needs(self, 1):
@@ -86,9 +104,8 @@ class ProbCrossEntropy(Function):
         logc = xp.log(c)
         self.axis, self.sparse = axis, sparse
         if sparse:
-            idx = xp.expand_dims(y, axis)
-            loss = -xp.take_along_axis(logc, idx, axis=axis).squeeze(axis)
-            self.idx = idx
+            loss = -_pick(logc, y, axis)
+            self.y = y
         else:
             loss = -(y * logc).sum(axis=axis)
             self.y = y
@@ -104,14 +121,13 @@ class ProbCrossEntropy(Function):
         ge = xp.expand_dims(g, self.axis)
         gp = gy = None
         if _needs(self, 0):
-            if self.sparse:
+            if self.sparse:  # dL/dq is -1/c at the label (where not clipped), 0 elsewhere
                 gq = xp.zeros_like(self.q)
-                c_l = xp.take_along_axis(self.c, self.idx, axis=self.axis)
-                m_l = xp.take_along_axis(self.mask, self.idx, axis=self.axis)
-                xp.put_along_axis(gq, self.idx, -(m_l / c_l), axis=self.axis)
+                c_l = _pick(self.c, self.y, self.axis)
+                m_l = _pick(self.mask, self.y, self.axis)
+                _add_at_label(gq, self.y, self.axis, -(m_l / c_l) * g)
             else:
-                gq = -self.y / self.c * self.mask
-            gq *= ge
+                gq = -self.y / self.c * self.mask * ge
             gp = (gq - (gq * self.q).sum(axis=self.axis, keepdims=True)) / self.s
         if not self.sparse and _needs(self, 1):
             gy = -self.logc * ge
@@ -167,3 +183,23 @@ class BinaryCrossEntropy(Function):
         if _needs(self, 1):
             gz = self.dz * ge
         return gp, gz
+
+
+class SquaredError(Function):
+    """Mean over ``axis`` of (p - t)^2 (Keras mean_squared_error); dl/dp = 2 (p - t) / n, dl/dt = -dl/dp."""
+    name = "mean_squared_error"
+
+    def forward(self, p, t, axis=-1):
+        d = p - t
+        self.axis = axis % p.ndim if p.ndim else None
+        self.n = p.shape[self.axis] if p.ndim else 1
+        if _needs(self, 0) or _needs(self, 1):
+            self.d = d
+        sq = d * d
+        return sq.mean(axis=self.axis) if p.ndim else sq
+
+    def backward(self, g):
+        xp = _xp(g)
+        ge = (xp.expand_dims(g, self.axis) if self.axis is not None else g) * (2.0 / self.n)
+        gp = self.d * ge
+        return (gp if _needs(self, 0) else None), (-gp if _needs(self, 1) else None)

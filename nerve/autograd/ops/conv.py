@@ -1,0 +1,160 @@
+"""Convolution in NHWC through a strided-view im2col and one GEMM (PERFORMANCE.md, seed-002 §1.14).
+
+Forward:   cols[n,oh,ow,(i,j,c)] = x_pad[n, oh*s + i*d, ow*s + j*d, c]   (a strided view, copied once)
+           y = cols @ W.reshape(kh*kw*C, F)
+Backward:  dW = cols^T @ dy ;  dcols = dy @ W^T ;  dx = col2im(dcols)  (kh*kw strided adds, no pixel loop)
+Transposed convolution is the adjoint: its forward is the backward-data pass above.
+"""
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ..function import Function
+
+
+def conv_out_len(n, k, stride, dilation, padding):
+    """Output length and (pad_before, pad_after) along one axis, TensorFlow/Keras conventions."""
+    ke = (k - 1) * dilation + 1
+    if padding == "valid":
+        return (n - ke) // stride + 1, (0, 0)
+    if padding == "same":
+        out = -(-n // stride)
+        total = max((out - 1) * stride + ke - n, 0)
+        return out, (total // 2, total - total // 2)
+    if padding == "full":  # used by transposed convolution adjoints
+        return (n + ke - 2) // stride + 1, (ke - 1, ke - 1)
+    raise ValueError(f"conv: argument 'padding' expected 'valid' or 'same', got {padding!r}")
+
+
+def windows(xp_, kh, kw, sh, sw, dh, dw, oh, ow):
+    """(N, OH, OW, kh, kw, C) read-only view of the sliding windows of a padded NHWC array."""
+    n, _, _, c = xp_.shape
+    s0, s1, s2, s3 = xp_.strides
+    return as_strided(xp_, (n, oh, ow, kh, kw, c), (s0, s1 * sh, s2 * sw, s1 * dh, s2 * dw, s3), writeable=False)
+
+
+def col2im(dcols, shape, kh, kw, sh, sw, dh, dw, oh, ow):
+    """Adjoint of ``windows``: scatter-add (N, OH, OW, kh, kw, C) back into a padded (N, H, W, C) array."""
+    dx = np.zeros(shape, dcols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            dx[:, i * dh: i * dh + (oh - 1) * sh + 1: sh, j * dw: j * dw + (ow - 1) * sw + 1: sw, :] += \
+                dcols[:, :, :, i, j, :]
+    return dx
+
+
+def _pad(x, ph, pw):
+    if ph == (0, 0) and pw == (0, 0):
+        return x
+    return np.pad(x, ((0, 0), ph, pw, (0, 0)))
+
+
+class Conv2DFn(Function):
+    """y = conv2d(x, W) (+ b); x (N, H, W, C), W (kh, kw, C, F), NHWC, cross-correlation as Keras."""
+    name = "conv2d"
+
+    def forward(self, x, w, b=None, strides=(1, 1), padding="valid", dilation=(1, 1)):
+        if x.ndim != 4 or w.ndim != 4 or x.shape[3] != w.shape[2]:
+            raise ValueError(f"conv2d: expected x (N, H, W, C) and kernel (kh, kw, C, F) with matching C, got "
+                             f"{tuple(x.shape)} and {tuple(w.shape)}")
+        n, h, wd, c = x.shape
+        kh, kw, _, f = w.shape
+        (sh, sw), (dh, dw) = strides, dilation
+        oh, ph = conv_out_len(h, kh, sh, dh, padding)
+        ow, pw = conv_out_len(wd, kw, sw, dw, padding)
+        if oh <= 0 or ow <= 0:
+            raise ValueError(f"conv2d: input spatial size {(h, wd)} is smaller than the (dilated) kernel "
+                             f"{(kh, kw)} with padding {padding!r}")
+        xp_ = _pad(x, ph, pw)
+        cols = windows(xp_, kh, kw, sh, sw, dh, dw, oh, ow).reshape(n * oh * ow, kh * kw * c)
+        y = cols @ w.reshape(kh * kw * c, f)
+        if b is not None:
+            y += b
+        self.geom = (x.shape, xp_.shape, ph, pw, kh, kw, sh, sw, dh, dw, oh, ow)
+        self.cols = cols if len(self.needs) > 1 and self.needs[1] else None
+        self.w = w
+        return y.reshape(n, oh, ow, f)
+
+    def backward(self, g):
+        xshape, pshape, ph, pw, kh, kw, sh, sw, dh, dw, oh, ow = self.geom
+        n, _, _, c = xshape
+        f = self.w.shape[3]
+        g2 = g.reshape(-1, f)
+        gx = gw = gb = None
+        if self.needs[1]:
+            gw = (self.cols.T @ g2).reshape(self.w.shape)
+        if len(self.needs) > 2 and self.needs[2]:
+            gb = g2.sum(axis=0)
+        if self.needs[0]:
+            dcols = (g2 @ self.w.reshape(kh * kw * c, f).T).reshape(n, oh, ow, kh, kw, c)
+            dxp = col2im(dcols, pshape, kh, kw, sh, sw, dh, dw, oh, ow)
+            gx = dxp[:, ph[0]: pshape[1] - ph[1], pw[0]: pshape[2] - pw[1], :]
+        return gx, gw, gb
+
+
+class Conv2DTransposeFn(Function):
+    """Transposed convolution: the adjoint of conv2d w.r.t. its input. W (kh, kw, F_out, C_in) as Keras."""
+    name = "conv2d_transpose"
+
+    def forward(self, x, w, b=None, strides=(1, 1), padding="valid", output_padding=None, dilation=(1, 1)):
+        if x.ndim != 4 or w.ndim != 4 or x.shape[3] != w.shape[3]:
+            raise ValueError(f"conv2d_transpose: expected x (N, H, W, C) and kernel (kh, kw, F, C) with matching C, "
+                             f"got {tuple(x.shape)} and {tuple(w.shape)}")
+        n, h, wd, c = x.shape
+        kh, kw, f, _ = w.shape
+        (sh, sw), (dh, dw) = strides, dilation
+        op = output_padding or (None, None)
+        oh = deconv_len(h, kh, sh, dh, padding, op[0])
+        ow = deconv_len(wd, kw, sw, dw, padding, op[1])
+        # the equivalent forward conv maps (oh, ow) -> (h, w); find its padding
+        _, ph = conv_out_len(oh, kh, sh, dh, padding)
+        _, pw = conv_out_len(ow, kw, sw, dw, padding)
+        ph = _fit_pad(oh, h, kh, sh, dh, ph)
+        pw = _fit_pad(ow, wd, kw, sw, dw, pw)
+        pshape = (n, oh + ph[0] + ph[1], ow + pw[0] + pw[1], f)
+        x2 = x.reshape(-1, c)
+        w2 = w.reshape(kh * kw * f, c)
+        dcols = (x2 @ w2.T).reshape(n, h, wd, kh, kw, f)
+        yp = col2im(dcols, pshape, kh, kw, sh, sw, dh, dw, h, wd)
+        y = yp[:, ph[0]: pshape[1] - ph[1], pw[0]: pshape[2] - pw[1], :]
+        if b is not None:
+            y = y + b
+        self.geom = (pshape, ph, pw, kh, kw, sh, sw, dh, dw, h, wd)
+        self.x2, self.w = x2, w
+        return np.ascontiguousarray(y)
+
+    def backward(self, g):
+        pshape, ph, pw, kh, kw, sh, sw, dh, dw, h, wd = self.geom
+        n = g.shape[0]
+        f, c = self.w.shape[2], self.w.shape[3]
+        gp = _pad(g, ph, pw)
+        cols = windows(gp, kh, kw, sh, sw, dh, dw, h, wd).reshape(n * h * wd, kh * kw * f)
+        gx = gw = gb = None
+        if self.needs[0]:
+            gx = (cols @ self.w.reshape(kh * kw * f, c)).reshape(n, h, wd, c)
+        if self.needs[1]:
+            gw = (cols.T @ self.x2).reshape(self.w.shape)
+        if len(self.needs) > 2 and self.needs[2]:
+            gb = g.sum(axis=(0, 1, 2))
+        return gx, gw, gb
+
+
+def deconv_len(n, k, stride, dilation, padding, output_padding=None):
+    """Keras ``deconv_output_length``."""
+    ke = (k - 1) * dilation + 1
+    if output_padding is None:
+        if padding == "valid":
+            return n * stride + max(ke - stride, 0)
+        return n * stride
+    pad = 0 if padding == "valid" else ke // 2
+    return (n - 1) * stride + ke - 2 * pad + output_padding
+
+
+def _fit_pad(out_len, in_len, k, s, d, pad):
+    """Padding (before, after) such that a forward conv of length out_len gives exactly in_len windows."""
+    ke = (k - 1) * d + 1
+    total = (in_len - 1) * s + ke - out_len
+    before = min(pad[0], max(total, 0)) if total >= 0 else 0
+    after = total - before
+    if after < 0:  # more rows than windows cover (output_padding): pad nothing after, crop instead
+        after = 0
+    return (before, after)

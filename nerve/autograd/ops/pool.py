@@ -1,0 +1,92 @@
+"""Pooling over NHWC windows (strided views, no loop over pixels; seed-002 §6.14).
+
+Max pooling routes each output gradient to the (first) arg-max of its window; average pooling spreads
+it evenly over the window's valid (unpadded) elements, as Keras/TensorFlow do.
+"""
+import numpy as np
+
+from ..function import Function
+from .conv import col2im, conv_out_len, windows
+
+
+class MaxPool2DFn(Function):
+    name = "max_pool2d"
+
+    def forward(self, x, pool_size=(2, 2), strides=None, padding="valid"):
+        if x.ndim != 4:
+            raise ValueError(f"max_pool2d: expected input (N, H, W, C), got shape {tuple(x.shape)}")
+        kh, kw = pool_size
+        sh, sw = strides or pool_size
+        n, h, w, c = x.shape
+        oh, ph = conv_out_len(h, kh, sh, 1, padding)
+        ow, pw = conv_out_len(w, kw, sw, 1, padding)
+        if oh <= 0 or ow <= 0:
+            raise ValueError(f"max_pool2d: input spatial size {(h, w)} is smaller than pool_size {(kh, kw)}")
+        self.geom = (x.shape, ph, pw, kh, kw, sh, sw, oh, ow)
+        if padding == "valid" and (kh, kw) == (sh, sw):
+            # non-overlapping windows: the maximum of kh*kw strided views (PERFORMANCE.md: ~2x faster)
+            views = [x[:, i: i + oh * sh: sh, j: j + ow * sw: sw, :] for i in range(kh) for j in range(kw)]
+            out = views[0].copy()
+            for v in views[1:]:
+                np.maximum(out, v, out=out)
+            self.x, self.out, self.fast = x, out, True
+            return out
+        xp_ = np.pad(x, ((0, 0), ph, pw, (0, 0)), constant_values=-np.inf) if padding == "same" else x
+        win = windows(xp_, kh, kw, sh, sw, 1, 1, oh, ow)  # (N, OH, OW, kh, kw, C)
+        flat = win.transpose(0, 1, 2, 5, 3, 4).reshape(n, oh, ow, c, kh * kw)
+        self.arg = flat.argmax(axis=-1)
+        self.pshape, self.fast = xp_.shape, False
+        return np.take_along_axis(flat, self.arg[..., None], axis=-1)[..., 0]
+
+    def backward(self, g):
+        xshape, ph, pw, kh, kw, sh, sw, oh, ow = self.geom
+        if self.fast:
+            x, out = self.x, self.out
+            gx = np.zeros(xshape, g.dtype)
+            taken = np.zeros(out.shape, bool)
+            for i in range(kh):
+                for j in range(kw):
+                    sl = (slice(None), slice(i, i + oh * sh, sh), slice(j, j + ow * sw, sw), slice(None))
+                    hit = x[sl] == out
+                    hit &= ~taken  # ties: only the first maximum receives the gradient
+                    taken |= hit
+                    gx[sl] = g * hit
+            return gx, None, None, None
+        n, c = xshape[0], xshape[3]
+        onehot = np.zeros((n, oh, ow, c, kh * kw), g.dtype)
+        np.put_along_axis(onehot, self.arg[..., None], g[..., None], axis=-1)
+        dcols = onehot.reshape(n, oh, ow, c, kh, kw).transpose(0, 1, 2, 4, 5, 3)
+        dxp = col2im(dcols, self.pshape, kh, kw, sh, sw, 1, 1, oh, ow)
+        return dxp[:, ph[0]: self.pshape[1] - ph[1], pw[0]: self.pshape[2] - pw[1], :], None, None, None
+
+
+class AvgPool2DFn(Function):
+    name = "avg_pool2d"
+
+    def forward(self, x, pool_size=(2, 2), strides=None, padding="valid"):
+        if x.ndim != 4:
+            raise ValueError(f"avg_pool2d: expected input (N, H, W, C), got shape {tuple(x.shape)}")
+        kh, kw = pool_size
+        sh, sw = strides or pool_size
+        n, h, w, c = x.shape
+        oh, ph = conv_out_len(h, kh, sh, 1, padding)
+        ow, pw = conv_out_len(w, kw, sw, 1, padding)
+        if oh <= 0 or ow <= 0:
+            raise ValueError(f"avg_pool2d: input spatial size {(h, w)} is smaller than pool_size {(kh, kw)}")
+        xp_ = np.pad(x, ((0, 0), ph, pw, (0, 0))) if padding == "same" else x
+        s = windows(xp_, kh, kw, sh, sw, 1, 1, oh, ow).sum(axis=(3, 4))
+        if padding == "same":  # divide by the number of real (unpadded) elements in each window
+            ones = np.pad(np.ones((1, h, w, 1), x.dtype), ((0, 0), ph, pw, (0, 0)))
+            count = windows(ones, kh, kw, sh, sw, 1, 1, oh, ow).sum(axis=(3, 4))
+        else:
+            count = np.asarray(kh * kw, x.dtype)
+        self.geom = (x.shape, xp_.shape, ph, pw, kh, kw, sh, sw, oh, ow)
+        self.count = count
+        return s / count
+
+    def backward(self, g):
+        xshape, pshape, ph, pw, kh, kw, sh, sw, oh, ow = self.geom
+        gc = (g / self.count)[:, :, :, None, None, :]
+        dcols = np.broadcast_to(gc, (xshape[0], oh, ow, kh, kw, xshape[3]))
+        dxp = col2im(dcols, pshape, kh, kw, sh, sw, 1, 1, oh, ow)
+        return dxp[:, ph[0]: pshape[1] - ph[1], pw[0]: pshape[2] - pw[1], :], None, None, None
