@@ -10,24 +10,7 @@ import numpy as np
 
 import nerve
 from nerve import backend, ops
-
-
-def two_spirals(n=300, seed=1):
-    """The seeds' generator (seed-001-part1 §3.2): 2n points, X (2n, 2), labels y in {0, 1}.
-
-    Used only when ``nerve.datasets.two_spirals`` is not available.
-    """
-    try:
-        from nerve.datasets import two_spirals as ds_two_spirals
-    except ImportError:
-        ds_two_spirals = None
-    if ds_two_spirals is not None:
-        return ds_two_spirals(n=n, seed=seed)
-    r = np.random.RandomState(seed)
-    t = np.sqrt(r.rand(n, 1)) * 780 * (2 * np.pi) / 360  # angle up to 780 degrees
-    x, y = -np.cos(t) * t, np.sin(t) * t
-    X = np.vstack((np.hstack((x, y)), np.hstack((-x, -y))))
-    return X, np.hstack((np.zeros(n), np.ones(n))).astype(np.int64)
+from nerve.datasets import two_spirals
 
 
 def _init(fan_in, fan_out):

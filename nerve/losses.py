@@ -6,6 +6,7 @@ sum / number of values, the default; 'sum'; 'mean'; 'mean_with_sample_weight' = 
 None or 'none' = no reduction). Cross-entropies use the fused, stable Functions of autograd/ops/loss.py.
 """
 import difflib
+import inspect
 import math
 import re
 
@@ -188,23 +189,58 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
     return fn.apply(y_pred, y_true, axis=axis)
 
 
-def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
-    """-sum(t log p, axis) for one-hot / probability targets t; p = softmax(logits) or normalised, clipped probs."""
-    if isinstance(axis, bool):
-        raise ValueError(f"categorical_crossentropy: argument 'axis' must be an int, got {axis!r}")
+def _prep_categorical(name, y_true, y_pred):
+    """_prep, with a pointer to the sparse loss when y_true holds integer labels of shape (N,) or (N, 1)."""
     y_pred = _as_pred(y_pred)
     ts, ps = tuple(np.shape(_data(y_true))), tuple(y_pred.shape)
     if len(ps) >= 2 and ps[-1] > 1 and (ts == ps[:-1] or ts == ps[:-1] + (1,)):
         raise ValueError(
-            f"categorical_crossentropy: argument 'y_true' has shape {ts} but 'y_pred' has shape {ps}: y_true looks "
-            f"like integer class labels; use loss='sparse_categorical_crossentropy' (SparseCategoricalCrossentropy) "
-            f"for integer labels, or one-hot encode them to shape {ps} (nerve.utils.to_categorical)")
-    y_true, y_pred = _prep("categorical_crossentropy", y_true, y_pred)
+            f"{name}: argument 'y_true' has shape {ts} but 'y_pred' has shape {ps}: y_true looks like integer class "
+            f"labels; use loss='sparse_categorical_crossentropy' (SparseCategoricalCrossentropy) for integer "
+            f"labels, or one-hot encode them to shape {ps} (nerve.utils.to_categorical)")
+    return _prep(name, y_true, y_pred)
+
+
+def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+    """-sum(t log p, axis) for one-hot / probability targets t; p = softmax(logits) or normalised, clipped probs."""
+    if isinstance(axis, bool):
+        raise ValueError(f"categorical_crossentropy: argument 'axis' must be an int, got {axis!r}")
+    y_true, y_pred = _prep_categorical("categorical_crossentropy", y_true, y_pred)
     if label_smoothing:
         n = y_pred.shape[axis]
         y_true = y_true * (1.0 - label_smoothing) + label_smoothing / n
     fn = F.SoftmaxCrossEntropy if from_logits else F.ProbCrossEntropy
     return fn.apply(y_pred, y_true, axis=axis, sparse=False)
+
+
+def binary_focal_crossentropy(y_true, y_pred, apply_class_balancing=False, alpha=0.25, gamma=2.0,
+                              from_logits=False, label_smoothing=0.0, axis=-1):
+    """mean over axis of (1 - p_t)^gamma bce (Lin et al. 2017), p_t = t p + (1 - t)(1 - p); optional alpha weights."""
+    y_true, y_pred = _prep("binary_focal_crossentropy", y_true, y_pred)
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    p = ops.sigmoid(y_pred) if from_logits else y_pred
+    c = ops.clip(p, EPSILON, 1.0 - EPSILON)
+    one_minus_t = ops.subtract(1.0, y_true)
+    log_c, log_1mc = ops.log(c), ops.log1p(ops.negative(c))
+    bce = ops.negative(ops.add(ops.multiply(y_true, log_c), ops.multiply(one_minus_t, log_1mc)))
+    p_t = ops.add(ops.multiply(y_true, p), ops.multiply(one_minus_t, ops.subtract(1.0, p)))
+    focal = ops.multiply(ops.power(ops.subtract(1.0, p_t), float(gamma)), bce)
+    if apply_class_balancing:
+        focal = ops.multiply(ops.add(ops.multiply(y_true, alpha), ops.multiply(one_minus_t, 1.0 - alpha)), focal)
+    return ops.mean(focal, axis=axis)
+
+
+def categorical_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0,
+                                   axis=-1):
+    """sum over axis of alpha (1 - q)^gamma (-t log q), q = normalised, clipped probabilities (Keras)."""
+    y_true, y_pred = _prep_categorical("categorical_focal_crossentropy", y_true, y_pred)
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / y_pred.shape[axis]
+    p = ops.softmax(y_pred, axis=axis) if from_logits else y_pred
+    q = ops.clip(ops.divide(p, ops.sum(p, axis=axis, keepdims=True)), EPSILON, 1.0 - EPSILON)
+    cce = ops.negative(ops.multiply(y_true, ops.log(q)))
+    return ops.sum(ops.multiply(ops.multiply(ops.power(ops.subtract(1.0, q), float(gamma)), alpha), cce), axis=axis)
 
 
 def _sparse_labels(name, y_true, y_pred, axis, ignore_class):
@@ -322,9 +358,11 @@ class Loss:
         self.dtype = None if dtype is None else str(backend.resolve_dtype(dtype))
 
     def __call__(self, y_true, y_pred, sample_weight=None):
+        in_mask = getattr(y_pred, "_keras_mask", None) if isinstance(y_pred, Tensor) else None
         y_pred = _as_pred(y_pred, self.dtype)
         values = self.call(y_true, y_pred)
-        mask = getattr(values, "_keras_mask", None)
+        out_mask = getattr(values, "_keras_mask", None)
+        mask = _data(in_mask) if out_mask is None else out_mask if in_mask is None else _data(in_mask) & out_mask
         return reduce_weighted_values(values, sample_weight, mask, self.reduction, self.name)
 
     def call(self, y_true, y_pred):
@@ -373,20 +411,25 @@ class LossFunctionWrapper(Loss):
 
 
 def _wrapper(fn, default_name, doc, **defaults):
-    """A LossFunctionWrapper subclass with Keras' constructor (defaults, then reduction, name, dtype)."""
+    """A LossFunctionWrapper subclass with Keras' constructor: (*fn arguments, reduction, name, dtype)."""
+    order = list(defaults) + ["reduction", "name", "dtype"]
+    base = dict(defaults, reduction="sum_over_batch_size", name=default_name, dtype=None)
 
-    def __init__(self, *args, reduction="sum_over_batch_size", name=default_name, dtype=None, **kwargs):
-        kw = dict(defaults)
-        if len(args) > len(defaults):
-            raise TypeError(f"{type(self).__name__}: expected at most {len(defaults)} positional arguments")
-        kw.update(zip(defaults, args))
+    def __init__(self, *args, **kwargs):
+        if len(args) > len(order):
+            raise TypeError(f"{type(self).__name__}: expected at most {len(order)} positional arguments ({order})")
+        kw = dict(base)
+        kw.update(zip(order, args))
         for k, v in kwargs.items():
-            if k not in defaults:
-                raise TypeError(f"{type(self).__name__}: unexpected argument {k!r}; expected one of "
-                                f"{list(defaults) + ['reduction', 'name', 'dtype']}")
+            if k not in base:
+                raise TypeError(f"{type(self).__name__}: unexpected argument {k!r}; expected one of {order}")
             kw[k] = v
-        LossFunctionWrapper.__init__(self, fn, reduction=reduction, name=name, dtype=dtype, **kw)
+        LossFunctionWrapper.__init__(self, fn, reduction=kw.pop("reduction"), name=kw.pop("name"),
+                                     dtype=kw.pop("dtype"), **kw)
 
+    P = inspect.Parameter
+    __init__.__signature__ = inspect.Signature(
+        [P("self", P.POSITIONAL_OR_KEYWORD)] + [P(k, P.POSITIONAL_OR_KEYWORD, default=base[k]) for k in order])
     return {"__init__": __init__, "__doc__": doc}
 
 
@@ -416,6 +459,12 @@ BinaryCrossentropy = _cls("BinaryCrossentropy", binary_crossentropy, "binary_cro
                           binary_crossentropy.__doc__, from_logits=False, label_smoothing=0.0, axis=-1)
 CategoricalCrossentropy = _cls("CategoricalCrossentropy", categorical_crossentropy, "categorical_crossentropy",
                                categorical_crossentropy.__doc__, from_logits=False, label_smoothing=0.0, axis=-1)
+BinaryFocalCrossentropy = _cls("BinaryFocalCrossentropy", binary_focal_crossentropy, "binary_focal_crossentropy",
+                               binary_focal_crossentropy.__doc__, apply_class_balancing=False, alpha=0.25,
+                               gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1)
+CategoricalFocalCrossentropy = _cls("CategoricalFocalCrossentropy", categorical_focal_crossentropy,
+                                    "categorical_focal_crossentropy", categorical_focal_crossentropy.__doc__,
+                                    alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1)
 SparseCategoricalCrossentropy = _cls("SparseCategoricalCrossentropy", sparse_categorical_crossentropy,
                                      "sparse_categorical_crossentropy", sparse_categorical_crossentropy.__doc__,
                                      from_logits=False, ignore_class=None)
@@ -432,10 +481,11 @@ bce = BCE = binary_crossentropy
 _FUNCTIONS = (mean_squared_error, mean_absolute_error, mean_absolute_percentage_error,
               mean_squared_logarithmic_error, huber, log_cosh, kl_divergence, poisson, hinge, squared_hinge,
               categorical_hinge, cosine_similarity, binary_crossentropy, categorical_crossentropy,
-              sparse_categorical_crossentropy)
+              sparse_categorical_crossentropy, binary_focal_crossentropy, categorical_focal_crossentropy)
 _CLASSES = (MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredLogarithmicError, Huber,
             LogCosh, KLDivergence, Poisson, Hinge, SquaredHinge, CategoricalHinge, CosineSimilarity,
-            BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy)
+            BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy, BinaryFocalCrossentropy,
+            CategoricalFocalCrossentropy)
 _ALIASES = {"mse": mean_squared_error, "MSE": mean_squared_error, "mae": mean_absolute_error,
             "MAE": mean_absolute_error, "mape": mean_absolute_percentage_error,
             "MAPE": mean_absolute_percentage_error, "msle": mean_squared_logarithmic_error,

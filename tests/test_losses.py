@@ -83,6 +83,21 @@ def t_cce_probs(t, p, ls=0.0):
     return -(t * torch.log(q)).sum(-1)
 
 
+def t_bfocal(t, p, gamma=2.0, alpha=None):
+    """Keras binary focal crossentropy (Lin et al. 2017) written in torch."""
+    bce = TF.binary_cross_entropy(torch.clamp(p, EPS, 1 - EPS), t, reduction="none")
+    p_t = t * p + (1 - t) * (1 - p)
+    out = (1 - p_t) ** gamma * bce
+    if alpha is not None:
+        out = (t * alpha + (1 - t) * (1 - alpha)) * out
+    return out.mean(-1)
+
+
+def t_cfocal(t, p, gamma=2.0, alpha=0.25):
+    q = torch.clamp(p / p.sum(-1, keepdim=True), EPS, 1 - EPS)
+    return (alpha * (1 - q) ** gamma * (-t * torch.log(q))).sum(-1)
+
+
 ORACLES = {
     "mse": (losses.MeanSquaredError, {}, d_reg, lambda t, p: TF.mse_loss(p, t, reduction="none").mean(-1)),
     "mae": (losses.MeanAbsoluteError, {}, d_reg, lambda t, p: TF.l1_loss(p, t, reduction="none").mean(-1)),
@@ -126,6 +141,13 @@ ORACLES = {
                    lambda t, p: TF.cross_entropy(p, t, reduction="none")),
     "cce_logits_ls": (losses.CategoricalCrossentropy, {"from_logits": True, "label_smoothing": 0.1}, d_cce_logit,
                       lambda t, p: TF.cross_entropy(p, t, reduction="none", label_smoothing=0.1)),
+    "bfocal": (losses.BinaryFocalCrossentropy, {}, d_bce, lambda t, p: t_bfocal(t, p)),
+    "bfocal_logits_balanced": (losses.BinaryFocalCrossentropy,
+                               {"from_logits": True, "apply_class_balancing": True, "gamma": 1.5, "alpha": 0.3},
+                               d_logit, lambda t, p: t_bfocal(t, torch.sigmoid(p), 1.5, 0.3)),
+    "cfocal": (losses.CategoricalFocalCrossentropy, {}, d_cce, lambda t, p: t_cfocal(t, p)),
+    "cfocal_logits": (losses.CategoricalFocalCrossentropy, {"from_logits": True, "gamma": 3.0, "alpha": 0.5},
+                      d_cce_logit, lambda t, p: t_cfocal(t, torch.softmax(p, -1), 3.0, 0.5)),
     "sparse": (losses.SparseCategoricalCrossentropy, {}, d_sparse,
                lambda t, p: TF.nll_loss(torch.log(torch.clamp(p / p.sum(-1, keepdim=True), EPS, 1 - EPS)), t,
                                         reduction="none")),
@@ -298,7 +320,9 @@ def test_get_and_aliases():
                      ("binary_crossentropy", losses.binary_crossentropy),
                      ("categorical_crossentropy", losses.categorical_crossentropy),
                      ("sparse_categorical_crossentropy", losses.sparse_categorical_crossentropy),
-                     ("mean_squared_error", losses.mean_squared_error)):
+                     ("mean_squared_error", losses.mean_squared_error),
+                     ("binary_focal_crossentropy", losses.binary_focal_crossentropy),
+                     ("categorical_focal_crossentropy", losses.categorical_focal_crossentropy)):
         assert losses.get(name) is fn
     assert isinstance(losses.get("MeanSquaredError"), losses.MeanSquaredError)
     assert isinstance(losses.get(losses.Huber), losses.Huber)
@@ -314,7 +338,11 @@ ALL_CLASSES = [(losses.MeanSquaredError, {}), (losses.MeanAbsoluteError, {}),
                (losses.CosineSimilarity, {"axis": 1}),
                (losses.BinaryCrossentropy, {"from_logits": True, "label_smoothing": 0.1, "axis": -1}),
                (losses.CategoricalCrossentropy, {"from_logits": True, "label_smoothing": 0.2}),
-               (losses.SparseCategoricalCrossentropy, {"from_logits": True, "ignore_class": 3})]
+               (losses.SparseCategoricalCrossentropy, {"from_logits": True, "ignore_class": 3}),
+               (losses.BinaryFocalCrossentropy, {"apply_class_balancing": True, "alpha": 0.4, "gamma": 1.0,
+                                                 "from_logits": True, "label_smoothing": 0.1, "axis": -1}),
+               (losses.CategoricalFocalCrossentropy, {"alpha": 0.5, "gamma": 3.0, "from_logits": True,
+                                                      "label_smoothing": 0.1, "axis": -1})]
 
 
 @pytest.mark.parametrize("cls,kw", ALL_CLASSES)
@@ -361,3 +389,31 @@ def test_no_graph_under_no_grad():
     with nerve.no_grad():
         out = losses.CategoricalCrossentropy(from_logits=True)(yt, p)
     assert not out.requires_grad
+
+
+def test_keras_positional_order_and_signature():
+    import inspect
+    assert losses.MeanSquaredError("sum").reduction == "sum"
+    h = losses.Huber(2.0, "none", "h")
+    assert h.get_config() == {"name": "h", "reduction": "none", "delta": 2.0}
+    b = losses.BinaryCrossentropy(True, 0.1)
+    assert b.get_config()["from_logits"] is True and b.get_config()["label_smoothing"] == 0.1
+    params = list(inspect.signature(losses.SparseCategoricalCrossentropy).parameters)
+    assert params == ["from_logits", "ignore_class", "reduction", "name", "dtype"]
+
+
+def test_mask_on_y_pred_is_a_weight():
+    yt, yp = RS.normal(size=(3, 5, 2)), RS.normal(size=(3, 5, 2))
+    mask = RS.uniform(size=(3, 5)) > 0.4
+    p = nerve.tensor(yp)
+    p._keras_mask = mask
+    per = ((yt - yp) ** 2).mean(-1)
+    out = losses.MeanSquaredError()(yt, p)
+    np.testing.assert_allclose(out.item(), per[mask].sum() / (mask.sum() + 1e-7), rtol=1e-6)
+    out = losses.MeanSquaredError(reduction="sum")(yt, p)
+    np.testing.assert_allclose(out.item(), per[mask].sum(), rtol=1e-6)
+
+
+def test_focal_label_error():
+    with pytest.raises(ValueError, match="categorical_focal_crossentropy.*sparse_categorical_crossentropy"):
+        losses.categorical_focal_crossentropy(np.array([0, 1]), RS.uniform(size=(2, 3)))

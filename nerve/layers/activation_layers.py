@@ -115,7 +115,8 @@ class PReLU(_Elementwise):
                                  f"shared_axes), got input of shape {tuple(input_shape)}")
         self.alpha = self.add_weight(shape=tuple(param_shape), name="alpha", initializer=self.alpha_initializer,
                                      regularizer=self.alpha_regularizer, constraint=self.alpha_constraint)
-        axes = {i: d for i, d in enumerate(input_shape) if i > 0 and param_shape[i - 1] != 1}
+        last = len(input_shape) - 1
+        axes = {(-1 if i == last else i): d for i, d in enumerate(input_shape) if i > 0 and param_shape[i - 1] != 1}
         self.input_spec = InputSpec(ndim=len(input_shape), axes=axes)
         self.built = True
 

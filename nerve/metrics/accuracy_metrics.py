@@ -88,8 +88,12 @@ def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
     return in_top_k(labels, y_pred, k).astype(np.float64).reshape(labels.shape)
 
 
+class _Up(BuiltinWrapper):
+    _direction = "up"  # maximised (used by callbacks in mode 'auto')
+
+
 @register("metrics")
-class Accuracy(BuiltinWrapper):
+class Accuracy(_Up):
     """How often predictions equal labels."""
 
     def __init__(self, name="accuracy", dtype=None):
@@ -97,7 +101,7 @@ class Accuracy(BuiltinWrapper):
 
 
 @register("metrics")
-class BinaryAccuracy(BuiltinWrapper):
+class BinaryAccuracy(_Up):
     """How often ``y_pred > threshold`` matches binary labels."""
 
     def __init__(self, name="binary_accuracy", dtype=None, threshold=0.5):
@@ -111,7 +115,7 @@ class BinaryAccuracy(BuiltinWrapper):
 
 
 @register("metrics")
-class CategoricalAccuracy(BuiltinWrapper):
+class CategoricalAccuracy(_Up):
     """How often argmax(y_pred) matches one-hot labels (logits work too)."""
 
     def __init__(self, name="categorical_accuracy", dtype=None):
@@ -119,7 +123,7 @@ class CategoricalAccuracy(BuiltinWrapper):
 
 
 @register("metrics")
-class SparseCategoricalAccuracy(BuiltinWrapper):
+class SparseCategoricalAccuracy(_Up):
     """How often argmax(y_pred) matches integer labels."""
 
     def __init__(self, name="sparse_categorical_accuracy", dtype=None):
@@ -132,7 +136,7 @@ def _check_k(cls, k):
 
 
 @register("metrics")
-class TopKCategoricalAccuracy(BuiltinWrapper):
+class TopKCategoricalAccuracy(_Up):
     """How often the one-hot target is among the top ``k`` predictions."""
 
     def __init__(self, k=5, name="top_k_categorical_accuracy", dtype=None):
@@ -145,7 +149,7 @@ class TopKCategoricalAccuracy(BuiltinWrapper):
 
 
 @register("metrics")
-class SparseTopKCategoricalAccuracy(BuiltinWrapper):
+class SparseTopKCategoricalAccuracy(_Up):
     """How often the integer target is among the top ``k`` predictions."""
 
     def __init__(self, k=5, name="sparse_top_k_categorical_accuracy", dtype=None):

@@ -288,8 +288,22 @@ def _fn_config(fn):
     (loading them then needs ``custom_objects``, as in Keras)."""
     if hasattr(fn, "get_config"):
         return {"class_name": type(fn).__name__, "config": fn.get_config(), "registered_name": get_registered_name(fn)}
-    name = get_registered_name(fn) if fn in _BY_CLASS else getattr(fn, "__name__", type(fn).__name__)
+    try:
+        registered = fn in _BY_CLASS
+    except TypeError:  # an unhashable callable object
+        registered = False
+    name = get_registered_name(fn) if registered else getattr(fn, "__name__", type(fn).__name__)
     return {"class_name": "function", "config": name, "registered_name": name}
+
+
+def _resolve(name, custom_objects):
+    """A registered metric or loss function/class (e.g. a loss object passed in ``metrics``)."""
+    for kind in ("metrics", "losses"):
+        try:
+            return get_registered_object(name, custom_objects, kind=kind)
+        except UnknownObjectError:
+            pass
+    return get_registered_object(name, custom_objects)
 
 
 @register("metrics")
@@ -329,13 +343,8 @@ class MeanMetricWrapper(Mean):
         fn = config.pop("fn", None)
         if isinstance(fn, dict):
             name = fn.get("registered_name") or fn.get("config")
-            if fn.get("class_name") == "function":
-                try:
-                    fn = get_registered_object(name, custom_objects, kind="metrics")
-                except UnknownObjectError:
-                    fn = get_registered_object(name, custom_objects)
-            else:
-                fn = get_registered_object(name, custom_objects).from_config(fn.get("config") or {})
+            obj = _resolve(name, custom_objects)
+            fn = obj if fn.get("class_name") == "function" else obj.from_config(fn.get("config") or {})
         if fn is None:
             return cls(**config)
         return cls(fn, **config)

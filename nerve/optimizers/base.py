@@ -7,7 +7,6 @@ global_clipnorm, or clipvalue: only one may be set), decoupled weight decay ``w 
 then each variable's ``constraint``. Subclasses write ``build`` (slots) and ``update_step``; updates are
 in place on ``variable.data`` and on the slot arrays, with reusable scratch buffers instead of temporaries.
 """
-import math
 import re
 import warnings
 
@@ -16,11 +15,17 @@ import numpy as np
 from .. import backend
 from ..autograd.tensor import Tensor
 from ..saving import registry
+from . import clipping
 from . import schedules as _schedules
 
 
 def _array(g):
     return g.data if isinstance(g, Tensor) else g
+
+
+def _snake_case(name):
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 class Optimizer:
@@ -47,7 +52,7 @@ class Optimizer:
                              f"got {gradient_accumulation_steps!r}")
         if use_ema and not 0 <= ema_momentum <= 1:
             raise ValueError(f"{owner}: argument 'ema_momentum' must be in [0, 1], got {ema_momentum!r}")
-        self.name = name or re.sub(r"(?<!^)(?=[A-Z])", "_", owner).lower()
+        self.name = name or _snake_case(owner)
         self.weight_decay = weight_decay
         self.clipnorm = clipnorm
         self.clipvalue = clipvalue
@@ -137,6 +142,23 @@ class Optimizer:
     def add_optimizer_variables(self, variables, name, initializer="zeros"):
         return [self.add_variable_from_reference(v, name, initializer) for v in variables]
 
+    def add_variable(self, shape, initializer="zeros", dtype=None, name=None):
+        """A free-standing state array (not tied to a model variable; not part of get_state's slots)."""
+        fill = 0.0 if initializer in ("zeros", None) else float(initializer)
+        return np.full(tuple(shape), fill, dtype=backend.resolve_dtype(dtype))
+
+    # Keras' in-place helpers, so custom optimizers written for Keras (self.assign_sub(variable, ops...)) run
+    def assign(self, target, value):
+        _array(target)[...] = _array(value)
+
+    def assign_add(self, target, value):
+        data = _array(target)
+        data += _array(value)
+
+    def assign_sub(self, target, value):
+        data = _array(target)
+        data -= _array(value)
+
     def _finish_build(self):
         if self._pending_state is not None:
             state, arrays = self._pending_state
@@ -202,6 +224,8 @@ class Optimizer:
         grads, variables = [], []
         for g, v in pairs:
             g = _array(g)
+            if not backend.is_array(g):
+                g = np.asarray(g, dtype=v.data.dtype)
             if g.shape != v.data.shape:
                 raise ValueError(f"{owner}: gradient for variable {v.path!r} has shape {tuple(g.shape)}, "
                                  f"expected {tuple(v.data.shape)}")
@@ -252,24 +276,13 @@ class Optimizer:
 
     # ------------------------------------------------------------------ clipping, weight decay, EMA
     def _clip_gradients(self, grads):
+        # Keras allows one of the three (checked in __init__)
         if self.clipnorm and self.clipnorm > 0:
-            # g * clipnorm / max(||g||, clipnorm) per variable
-            out = []
-            for g in grads:
-                norm = math.sqrt(float((g.astype(np.float64) ** 2).sum())) if g.size else 0.0
-                out.append(g if norm <= self.clipnorm else g * (self.clipnorm / norm))
-            return out
+            return clipping.clip_by_norm(grads, self.clipnorm)
         if self.global_clipnorm and self.global_clipnorm > 0:
-            # g * clip / max(global_norm, clip); a non-finite norm gives NaN updates, as in Keras
-            total = math.sqrt(sum(float((g.astype(np.float64) ** 2).sum()) for g in grads))
-            if not math.isfinite(total):
-                return [g * np.nan for g in grads]
-            if total <= self.global_clipnorm:
-                return grads
-            return [g * (self.global_clipnorm / total) for g in grads]
+            return clipping.clip_by_global_norm(grads, self.global_clipnorm)
         if self.clipvalue and self.clipvalue > 0:
-            xp = backend.get_array_module(*grads)
-            return [xp.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
+            return clipping.clip_by_value(grads, self.clipvalue)
         return grads
 
     def exclude_from_weight_decay(self, var_list=None, var_names=None):

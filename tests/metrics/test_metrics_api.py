@@ -282,3 +282,13 @@ def test_bad_constructor_arguments():
 def test_auto_names_are_unique_like_keras():
     M.reset_uids()
     assert [M.Precision().name, M.Precision().name, M.AUC().name] == ["precision", "precision_1", "auc"]
+
+
+def test_mean_as_loss_tracker_and_keras_mask():
+    m = M.Mean(name="loss")
+    m.update_state(0.5, sample_weight=32)  # the training loop's loss tracker: batch mean weighted by batch size
+    m.update_state(1.0, sample_weight=16)
+    assert m.result() == pytest.approx((16 + 16) / 48)
+    yp = nerve.tensor(np.array([[0.9], [0.2], [0.9], [0.9]]))
+    yp._keras_mask = np.array([True, True, False, False])  # masked steps do not count (Keras apply_mask)
+    assert M.BinaryAccuracy()(np.array([[1], [0], [0], [0]]), yp) == 1.0

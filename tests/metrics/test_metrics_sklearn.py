@@ -65,6 +65,7 @@ def test_accuracies(data, weighted):
           skm.accuracy_score(d["binary"], d["score"] > 0.7, sample_weight=w), w)
 
 
+@pytest.mark.filterwarnings("ignore:.k. \\(6\\) greater")
 @pytest.mark.parametrize("k", [1, 2, 3, 6])
 def test_top_k(data, k):
     d = data

@@ -125,6 +125,34 @@ def test_ema_and_finalize():
     assert v.data[0] == 1.5
 
 
+def test_ema_overwrite_frequency():
+    v = Variable(np.float32([0.0]), name="e")
+    opt = optimizers.SGD(1.0, use_ema=True, ema_momentum=0.5, ema_overwrite_frequency=2)
+    opt.apply(_g([-1.0]), [v])
+    opt.apply(_g([-1.0]), [v])                 # 2nd update: w is overwritten by the average
+    assert v.data[0] == 1.5
+
+
+def test_keras_style_custom_optimizer():
+    from nerve import ops
+
+    class SignSGD(optimizers.Optimizer):
+        def build(self, variables):
+            super().build(variables)
+            self.ms = self.add_optimizer_variables(variables, "m")
+
+        def update_step(self, gradient, variable, learning_rate):
+            m = self.ms[self._get_variable_index(variable)]
+            self.assign(m, ops.add(ops.multiply(m, 0.5), gradient))
+            self.assign_sub(variable, ops.multiply(ops.sign(m), learning_rate))
+
+    v = Variable(np.float32([1.0, 1.0]), name="s")
+    opt = SignSGD(learning_rate=0.1)
+    opt.apply(_g([2.0, -3.0]), [v])
+    np.testing.assert_allclose(v.data, [0.9, 1.1], rtol=1e-6)
+    assert opt.name == "sign_sgd" and "s/m" in opt.get_state()[1]
+
+
 def test_loss_scale_factor():
     v = _vars([0.0])
     optimizers.SGD(1.0, loss_scale_factor=4.0).apply(_g([8.0]), v)

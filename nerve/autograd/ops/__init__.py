@@ -220,6 +220,7 @@ def take(x, indices, axis=None):
     idx = np.asarray(idx) if not backend.is_array(idx) else idx
     if idx.dtype.kind not in "iu":
         raise TypeError(f"take: argument 'indices' expected an integer array, got dtype {idx.dtype}")
+    idx = _on(backend.get_array_module(_data(x)), idx)
     return S.Take.apply(_t_arr(x), idx, axis)
 
 
@@ -230,7 +231,14 @@ def getitem(x, idx):
         idx = tuple(i.data if isinstance(i, Tensor) else i for i in idx)
     elif isinstance(idx, list):
         idx = np.asarray(idx)
+    xp = backend.get_array_module(_data(x))
+    if xp is not np:  # CuPy data: index arrays must live on the device too
+        idx = tuple(_on(xp, i) for i in idx) if isinstance(idx, tuple) else _on(xp, idx)
     return S.GetItem.apply(x, idx)
+
+
+def _on(xp, a):
+    return xp.asarray(a) if isinstance(a, np.ndarray) else a
 
 
 def one_hot(x, num_classes, axis=-1, dtype=None):
@@ -244,9 +252,10 @@ def one_hot(x, num_classes, axis=-1, dtype=None):
     if lab.size and (lab.min() < 0 or lab.max() >= num_classes):
         raise ValueError(f"one_hot: argument 'x' expected labels in [0, {num_classes}), got range "
                          f"[{lab.min()}, {lab.max()}]")
-    out = np.eye(num_classes, dtype=backend.resolve_dtype(dtype))[lab]
+    xp = backend.get_array_module(_data(x))  # CuPy labels give a CuPy one-hot
+    out = xp.eye(num_classes, dtype=backend.resolve_dtype(dtype))[xp.asarray(lab)]
     if axis != -1:
-        out = np.moveaxis(out, -1, axis)
+        out = xp.moveaxis(out, -1, axis)
     return Tensor(out)
 
 
