@@ -7,3 +7,24 @@ from .backend import (config, debug_mode, enable_grad, floatx, no_grad, set_floa
 from .autograd import Function, Tensor, gradcheck, tensor
 from . import ops
 from . import utils
+
+# Keras-style submodules and top-level names, imported on first use so that `import nerve` stays fast
+_SUBMODULES = ("models", "layers", "losses", "optimizers", "metrics", "callbacks", "activations", "initializers",
+               "regularizers", "constraints", "saving", "training", "datasets", "variables")
+_TOP_LEVEL = {"Sequential": "models", "Model": "models", "Functional": "models", "Input": "layers",
+              "InputSpec": "layers", "Layer": "layers", "Variable": "variables"}
+
+
+def __getattr__(name):
+    import importlib
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    if name in _TOP_LEVEL:
+        value = getattr(importlib.import_module(f"{__name__}.{_TOP_LEVEL[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'nerve' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_SUBMODULES) | set(_TOP_LEVEL))

@@ -171,3 +171,16 @@ def resolve_dtype(dtype):
         return np.dtype(dtype)
     except TypeError:
         raise TypeError(f"dtype: expected a NumPy dtype or name such as 'float32', got {dtype!r}") from None
+
+
+_EPSILON = 1e-7
+
+
+def epsilon():
+    """Fuzz factor used in numeric expressions (Keras ``keras.backend.epsilon``), 1e-7 by default."""
+    return _EPSILON
+
+
+def set_epsilon(value):
+    global _EPSILON
+    _EPSILON = float(value)

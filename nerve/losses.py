@@ -37,14 +37,14 @@ def _as_pred(y_pred, dtype=None):
     return Tensor(a.astype(backend.resolve_dtype(dtype), copy=False))
 
 
-def _as_true(y_true, dtype):
-    """y_true cast to y_pred's dtype (a Tensor that requires grad stays in the graph)."""
+def _as_true(y_true, like):
+    """y_true cast to the dtype (and array module) of y_pred; a Tensor that requires grad stays in the graph."""
+    dtype = like.dtype
     if isinstance(y_true, Tensor):
         if y_true.requires_grad:
             return y_true if y_true.dtype == dtype else ops.cast(y_true, dtype)
         y_true = y_true.data
-    a = y_true if backend.is_array(y_true) else np.asarray(y_true)
-    return a.astype(dtype, copy=False)
+    return backend.get_array_module(like.data).asarray(y_true, dtype=dtype)
 
 
 def _reshape(x, shape):
@@ -70,7 +70,7 @@ def squeeze_or_expand_to_same_rank(x1, x2, expand_rank_1=True):
 def _prep(name, y_true, y_pred):
     """Float Tensor y_pred, y_true of the same dtype and shape (Keras rank rule), or a clear error."""
     y_pred = _as_pred(y_pred)
-    y_true = _as_true(y_true, y_pred.dtype)
+    y_true = _as_true(y_true, y_pred)
     y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
     if tuple(y_true.shape) != tuple(y_pred.shape):
         raise ValueError(f"{name}: arguments 'y_true' and 'y_pred' must have the same shape, got y_true shape "
@@ -294,10 +294,9 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
 
 
 # ----------------------------------------------------------------------------- reduction
-def _sw_array(sample_weight, dtype):
-    sw = _data(sample_weight)
-    sw = sw if backend.is_array(sw) else np.asarray(sw)
-    return sw.astype(dtype, copy=False)
+def _weights(w, values):
+    """sample_weight or mask as an array of the values' dtype and array module."""
+    return backend.get_array_module(values.data).asarray(_data(w), dtype=values.dtype)
 
 
 def reduce_values(values, sample_weight=None, reduction="sum_over_batch_size"):
@@ -308,20 +307,19 @@ def reduce_values(values, sample_weight=None, reduction="sum_over_batch_size"):
         return ops.mean(values) if values.size else ops.sum(values)
     loss = ops.sum(values)
     if reduction == "mean_with_sample_weight":
-        div = float(np.sum(backend.to_numpy(sample_weight)))
+        div = float(sample_weight.sum())
         return ops.divide(loss, div) if div else ops.multiply(loss, 0.0)  # divide_no_nan
     return loss
 
 
 def reduce_weighted_values(values, sample_weight=None, mask=None, reduction="sum_over_batch_size", name="loss"):
     """Multiply by ``sample_weight`` (and the mask), then reduce (Keras' losses.loss.reduce_weighted_values)."""
-    dtype = values.dtype
     if sample_weight is not None:
-        sample_weight = _sw_array(sample_weight, dtype)
+        sample_weight = _weights(sample_weight, values)
     if mask is not None:
-        m = backend.to_numpy(mask).astype(dtype)
+        m = _weights(mask, values)
         if reduction in ("mean", "sum_over_batch_size"):  # valid entries weigh total / valid: a mean over them
-            m = m * (m.size / (m.sum() + EPSILON))
+            m = m * (m.size / (float(m.sum()) + EPSILON))
         if sample_weight is not None:
             m, sample_weight = squeeze_or_expand_to_same_rank(m, sample_weight)
             sample_weight = sample_weight * m

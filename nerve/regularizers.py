@@ -14,9 +14,9 @@ from .saving import registry
 from .saving.registry import register
 
 
-def _penalty(value, name, who):
-    if value is None:
-        value = 0.0
+def _penalty(value, name, who, default=0.0):
+    if value is None:  # Keras: None means the default
+        value = default
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
             or math.isinf(value) or math.isnan(value) or value < 0:
         raise ValueError(f"{who}: argument {name!r} expected a non-negative float, got {value!r}")
@@ -44,7 +44,7 @@ class Regularizer:
 @register("regularizers")
 class L1(Regularizer):
     def __init__(self, l1=0.01):
-        self.l1 = _penalty(l1, "l1", "L1")
+        self.l1 = _penalty(l1, "l1", "L1", 0.01)
 
     def __call__(self, x):
         return ops.multiply(ops.sum(ops.abs(x)), self.l1)
@@ -56,7 +56,7 @@ class L1(Regularizer):
 @register("regularizers")
 class L2(Regularizer):
     def __init__(self, l2=0.01):
-        self.l2 = _penalty(l2, "l2", "L2")
+        self.l2 = _penalty(l2, "l2", "L2", 0.01)
 
     def __call__(self, x):
         return ops.multiply(ops.sum(ops.square(x)), self.l2)
@@ -89,7 +89,7 @@ class OrthogonalRegularizer(Regularizer):
     """factor * mean_{i<j} |<u_i, u_j>|, u = rows ('rows') or columns ('columns') of a 2D x, l2-normalised."""
 
     def __init__(self, factor=0.01, mode="rows"):
-        self.factor = _penalty(factor, "factor", "OrthogonalRegularizer")
+        self.factor = _penalty(factor, "factor", "OrthogonalRegularizer", 0.01)
         if mode not in ("rows", "columns"):
             raise ValueError(f"OrthogonalRegularizer: argument 'mode' expected 'rows' or 'columns', got {mode!r}")
         self.mode = mode

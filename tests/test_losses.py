@@ -417,3 +417,29 @@ def test_mask_on_y_pred_is_a_weight():
 def test_focal_label_error():
     with pytest.raises(ValueError, match="categorical_focal_crossentropy.*sparse_categorical_crossentropy"):
         losses.categorical_focal_crossentropy(np.array([0, 1]), RS.uniform(size=(2, 3)))
+
+
+@pytest.mark.parametrize("loss,kind", [(losses.SparseCategoricalCrossentropy(from_logits=True), "sparse"),
+                                       (losses.CategoricalCrossentropy(), "probs"),
+                                       (losses.BinaryCrossentropy(from_logits=True), "binary"),
+                                       (losses.CategoricalHinge(), "onehot_logits")])
+def test_tiny_training_learns(loss, kind):
+    """Softmax / logistic regression on three separable blobs by plain gradient descent."""
+    rs = np.random.default_rng(5)
+    centers = np.array([[3.0, 0.0], [-3.0, 2.0], [0.0, -3.0]])
+    lab = rs.integers(0, 3, 150)
+    x = centers[lab] + rs.normal(size=(150, 2))
+    w = nerve.tensor(np.zeros((2, 3)), requires_grad=True)
+    b = nerve.tensor(np.zeros(3), requires_grad=True)
+    y = {"sparse": lab, "binary": onehot(lab, 3)}.get(kind, onehot(lab, 3))
+    first = None
+    for _ in range(60):
+        z = x @ w + b
+        out = loss(y, nerve.ops.softmax(z) if kind == "probs" else z)
+        first = out.item() if first is None else first
+        w.grad = b.grad = None
+        out.backward()
+        for t in (w, b):
+            t.data -= 0.5 * t.grad.data
+    acc = ((x @ w.data + b.data).argmax(-1) == lab).mean()
+    assert out.item() < 0.5 * first and acc > 0.95

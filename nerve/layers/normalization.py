@@ -55,7 +55,9 @@ class _NormBase(Layer):
         self.gamma_constraint = constraints.get(gamma_constraint)
         self.supports_masking = True
 
-    def _build_params(self, input_shape):
+    def _build_params(self, input_shape, scale=None, center=None):
+        scale = self.scale if scale is None else scale
+        center = self.center if center is None else center
         who = type(self).__name__
         ndim = len(input_shape)
         self._axes = _norm_axes(self._axes_arg, ndim, who, self.name, input_shape)
@@ -67,10 +69,10 @@ class _NormBase(Layer):
         self._bshape = tuple(input_shape[i] if i in self._axes else 1 for i in range(ndim))
         self.gamma = self.add_weight(shape=pshape, initializer=self.gamma_initializer, name="gamma",
                                      regularizer=self.gamma_regularizer, constraint=self.gamma_constraint) \
-            if self.scale else None
+            if scale else None
         self.beta = self.add_weight(shape=pshape, initializer=self.beta_initializer, name="beta",
                                     regularizer=self.beta_regularizer, constraint=self.beta_constraint) \
-            if self.center else None
+            if center else None
         self.input_spec = InputSpec(ndim=ndim, axes={a: input_shape[a] for a in self._axes_arg})
         return pshape
 
@@ -180,7 +182,9 @@ class LayerNormalization(_NormBase):
         self.rms_scaling = bool(rms_scaling)
 
     def build(self, input_shape):
-        self._build_params(input_shape)
+        # Keras 3: rms_scaling always has gamma and never beta
+        self._build_params(input_shape, scale=self.scale or self.rms_scaling,
+                           center=self.center and not self.rms_scaling)
         self._axes_t = tuple(self._axes)
         self.built = True
 

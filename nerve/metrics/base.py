@@ -155,6 +155,8 @@ class Metric:
         object.__setattr__(self, "_variables", [])
         object.__setattr__(self, "_metrics", [])
         self.name = name or auto_name(type(self).__name__)
+        if isinstance(dtype, dict):  # a Keras DTypePolicy config
+            dtype = (dtype.get("config") or {}).get("name", None)
         self._dtype = str(backend.resolve_dtype(dtype))
 
     def __setattr__(self, key, value):

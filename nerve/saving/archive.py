@@ -63,10 +63,61 @@ def serialize_model(model):
     build = model.get_build_config() if hasattr(model, "get_build_config") else None
     compile_cfg = None
     if _is_compiled(model) and hasattr(model, "get_compile_config"):
-        compile_cfg = model.get_compile_config()
+        compile_cfg = _json_safe_compile_config(model, model.get_compile_config())
     return {"module": type(model).__module__, "class_name": type(model).__name__, "config": cfg,
             "registered_name": registry.get_registered_name(model), "build_config": build,
             "compile_config": compile_cfg}
+
+
+_COMPILE_KINDS = {"optimizer": "optimizers", "loss": "losses", "metrics": "metrics", "weighted_metrics": "metrics"}
+
+
+def _json_safe(value):
+    """Objects -> registry.serialize dicts; raises TypeError for what cannot be named in JSON."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return registry.serialize(value)
+
+
+def _json_safe_compile_config(model, cfg):
+    if not cfg:
+        return None
+    cfg = dict(cfg)
+    opt = getattr(model, "optimizer", None)
+    if opt is not None and hasattr(opt, "get_config"):
+        cfg["optimizer"] = opt  # the live optimizer (its class and hyper-parameters), as Keras saves it
+    try:
+        out = _json_safe(cfg)
+        file_io.json_dumps(out)
+        return out
+    except (TypeError, ValueError) as e:
+        import warnings
+        warnings.warn(f"save_model: the compile arguments of {type(model).__name__} '{getattr(model, 'name', '?')}' "
+                      f"cannot be saved ({e}); the model is saved uncompiled (register custom losses/metrics with "
+                      f"nerve.saving.register_keras_serializable to keep them)", stacklevel=3)
+        return None
+
+
+def _compile_args_from_config(cc):
+    out = {}
+    for k, v in cc.items():
+        kind = _COMPILE_KINDS.get(k)
+        out[k] = _deserialize_nested(v, kind) if kind else v
+    return out
+
+
+def _deserialize_nested(v, kind):
+    if isinstance(v, dict) and "class_name" in v:
+        return registry.deserialize(v, kind=kind)
+    if isinstance(v, dict):
+        return {k: _deserialize_nested(x, kind) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_deserialize_nested(x, kind) for x in v]
+    return v
 
 
 def _check_name(filepath, fn):
@@ -160,10 +211,10 @@ def deserialize_model(config, custom_objects=None, compile=True, what="load_mode
             model.build_from_config(bc)
         cc = config.get("compile_config")
         if compile and cc:
-            if not hasattr(model, "compile_from_config"):
-                raise ArchiveError(f"{what}: the archive holds a compile config but {cls.__name__} has no "
-                                   f"compile_from_config; load with compile=False")
-            model.compile_from_config(cc)
+            if hasattr(model, "compile_from_config"):
+                model.compile_from_config(cc)
+            elif hasattr(model, "compile"):
+                model.compile(**_compile_args_from_config(cc))
     return model
 
 

@@ -73,7 +73,7 @@ case("where_broadcast_cond", lambda x, y: ops.where(np.array([True, False, True]
 case("where_scalar_branch", lambda x: ops.where(x > 0, x, 0.0), away(3, 4))
 
 # ---------------------------------------------------------------- reductions (axis variants)
-AXES = [(None, False), (0, False), (-1, True), ((0, 2), False), ((0, 2), True), (1, True), ((-1, -3), False)]
+AXES = [(None, False), (None, True), (0, False), (-1, True), ((0, 2), False), ((0, 2), True), (1, True), ((-1, -3), False)]
 for axis, kd in AXES:
     tag = f"axis={axis},keepdims={kd}"
     case(f"sum[{tag}]", lambda x, a=axis, k=kd: ops.sum(x, axis=a, keepdims=k), rnd(2, 3, 4))
@@ -130,6 +130,7 @@ case("take_axis1", lambda x: ops.take(x, np.array([1, -1]), axis=1), rnd(2, 3, 4
 case("take_axis1_2d_idx", lambda x: ops.take(x, np.array([[0, 1], [1, 1], [3, 0]]), axis=1), rnd(2, 4, 3))
 case("take_neg_axis", lambda x: ops.take(x, np.array([0, 0, 2]), axis=-1), rnd(2, 3))
 case("getitem_int", lambda x: x[1], rnd(3, 4))
+case("getitem_scalar", lambda x: x[1, 2] * x[0, 0], rnd(3, 4))
 case("getitem_slice", lambda x: x[1:, ::2], rnd(3, 5))
 case("getitem_neg_step", lambda x: x[::-1, 1:-1], rnd(3, 5))
 case("getitem_ellipsis_none", lambda x: x[..., None, 0], rnd(2, 3, 4))

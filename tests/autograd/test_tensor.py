@@ -114,6 +114,15 @@ def test_deep_chain_has_no_recursion_limit():
     np.testing.assert_array_equal(x.grad.numpy(), [1.0])
 
 
+def test_reflected_operators_with_numpy_on_the_left():
+    x = leaf([1.0, 2.0, 3.0])
+    ys = [np.ones(3) * x, np.ones(3) + x, np.ones(3) - x, np.ones(3) / x, np.ones((2, 3)) @ x, 2.0 ** x]
+    assert all(isinstance(y, nerve.Tensor) and y.requires_grad for y in ys)
+    ops.sum(ops.stack([ops.sum(y) for y in ys])).backward()
+    xv = x.numpy()
+    np.testing.assert_allclose(x.grad.numpy(), 1 + 1 - 1 - 1 / xv ** 2 + 2 + np.log(2) * 2 ** xv, rtol=1e-12)
+
+
 # ---------------------------------------------------------------- no_grad, detach, retain_grad
 def test_no_grad_builds_no_graph():
     x = leaf([1.0, 2.0])

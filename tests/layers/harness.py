@@ -7,7 +7,8 @@
          w.r.t. the input(s) and the trainable weights (training mode with the RNG state replayed, so the
          random draws are the same in every evaluation, when ``gradcheck_training``).
   save : model.save('m.keras') -> nerve.models.load_model gives the same predictions.
-  fit  : a short fit of a small model around the layer (loss finite, weights move).
+  fit  : a short fit of a Sequential (functional Model for several inputs) around the layer: loss finite,
+         weights move.
 Parts whose machinery does not exist yet (nerve.models, fit, saving) are skipped with a clear reason.
 """
 import json
@@ -76,10 +77,19 @@ def _symbolic_inputs(input_shape, dtype):
 
 
 def _build_model(layer, input_shape, dtype, head=False):
-    """A functional model Input(s) -> layer [-> Flatten -> Dense(1) when ``head``]."""
+    """Input(s) -> layer [-> Flatten -> Dense(1) when ``head``]: a Sequential for one input (the Keras
+    idiom the seeds use), a functional Model for several (merge layers)."""
     models = _models()
-    if not hasattr(models, "Model"):
-        raise MissingPiece("nerve.models.Model does not exist yet")
+    multi = _as_list(input_shape)
+    if not hasattr(models, "Model" if multi else "Sequential"):
+        raise MissingPiece(f"nerve.models.{'Model' if multi else 'Sequential'} does not exist yet")
+    if not multi:
+        stack = [nerve.layers.Input(shape=tuple(input_shape[1:]), dtype=dtype), layer]
+        if head:
+            if len(layer.compute_output_shape((None,) + tuple(input_shape[1:]))) > 2:
+                stack.append(nerve.layers.Flatten())
+            stack.append(nerve.layers.Dense(1))
+        return models.Sequential(stack)
     inputs = _symbolic_inputs(input_shape, dtype)
     out = layer(inputs)
     if head:

@@ -202,3 +202,4 @@ def test_layernorm_rms_scaling_formula_and_config():
     np.testing.assert_allclose(y, x / np.sqrt((x ** 2).mean(-1, keepdims=True) + 1e-3), rtol=1e-5)
     cfg = ln.get_config()
     assert cfg["axis"] == -1 and cfg["epsilon"] == 1e-3 and cfg["rms_scaling"] is True
+    assert [w.name for w in ln.weights] == ["gamma"]  # Keras 3: rms_scaling has no beta
