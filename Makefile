@@ -5,12 +5,12 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
+FASHION_MNIST_DIR ?= /usr/share/datasets/fashion-mnist
 
 # The tests may read the shared data folder beside the repository when it exists.
 SHARED_DATA := $(wildcard ../shared/data)
 ifneq ($(SHARED_DATA),)
-NERVE_DATA_DIR ?= $(abspath $(SHARED_DATA))
-export NERVE_DATA_DIR
+test: export NERVE_DATA_DIR ?= $(abspath $(SHARED_DATA))
 endif
 
 .PHONY: demo test dataset bench clean
@@ -36,9 +36,9 @@ $(VENV)/.stamp-test: pyproject.toml | $(PY)
 	$(PIP) install -q -e '.[dev,plot,sklearn]'
 	touch $@
 
-# Fashion-MNIST from Debian (dataset-fashion-mnist); optional: nothing here needs it yet.
+# Fashion-MNIST from Debian (dataset-fashion-mnist) when root with apt; optional: demo and tests work without it.
 dataset:
-	@if [ -d /usr/share/datasets/fashion-mnist ]; then :; \
+	@if [ -d $(FASHION_MNIST_DIR) ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist </dev/null; } \
 	  || echo "note: could not install dataset-fashion-mnist; continuing without it"; \

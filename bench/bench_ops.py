@@ -3,7 +3,10 @@
     python bench/bench_ops.py [--quick]
 
 Each case is timed with timeit, best of several repeats, and reported in microseconds per op
-(the 10-op chain is divided by 10). "numpy" is the floor: the same array work with no autograd
+(the 10-op chain is divided by 10). Tiny ops run on one thread in every library, so they are timed
+with the calling thread's CPU clock (time.thread_time), which other load on the machine barely
+disturbs; the GEMM uses both cores and is timed by the wall clock. ``--wall`` times everything by the
+wall clock. "numpy" is the floor: the same array work with no autograd
 (for forward+backward rows it computes the hand-written derivatives too). Ratios are nerve/torch;
 quote ratios from one run, never absolute times from different runs.
 """
@@ -11,6 +14,7 @@ import math
 import os
 import platform
 import sys
+import time
 import timeit
 
 import numpy as np
@@ -26,9 +30,9 @@ except ImportError:  # the table still shows nerve and NumPy
     torch = None
 
 
-def best_us(fn, repeat, per=1):
+def best_us(fn, repeat, per=1, timer=time.perf_counter):
     """Best time of ``fn`` over ``repeat`` repeats, in microseconds per op."""
-    t = timeit.Timer(fn)
+    t = timeit.Timer(fn, timer=timer)
     number, _ = t.autorange()  # enough calls for >= 0.2 s; each repeat then takes >= 0.05 s
     number = max(1, number // 4)
     return min(t.repeat(repeat=repeat, number=number)) / number / per * 1e6
@@ -165,11 +169,14 @@ def matmul_case():
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     repeat = 3 if "--quick" in argv else 5
+    tiny_clock = time.perf_counter if "--wall" in argv else time.thread_time
     if torch is not None:
         torch.set_num_threads(2)
     print(f"python {platform.python_version()}, numpy {np.__version__}, nerve {nerve.__version__}, "
           f"torch {torch.__version__ if torch else 'not installed'} (set_num_threads(2)), "
-          f"{os.cpu_count()} CPUs; best of {repeat} repeats")
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; best of {repeat} repeats; "
+          f"tiny ops timed by {'wall clock' if tiny_clock is time.perf_counter else 'thread CPU time'}, "
+          f"GEMM by wall clock")
     groups = [("(8, 8) float32, requires_grad", tiny_cases((8, 8)) + [chain_case((8, 8))]),
               ("(4,) float32, requires_grad", tiny_cases((4,))[:4]),
               ("GEMM", [matmul_case()])]
@@ -177,10 +184,11 @@ def main(argv=None):
     tiny_ratios = []
     for title, cases in groups:
         print(f"\n{title}\n{header}\n{'-' * len(header)}")
+        clock = time.perf_counter if title == "GEMM" else tiny_clock
         for name, nf, tf, npf, per in cases:
-            t_np = best_us(npf, repeat, per)
-            t_n = best_us(nf, repeat, per)
-            t_t = best_us(tf, repeat, per) if tf is not None else float("nan")
+            t_np = best_us(npf, repeat, per, clock)
+            t_n = best_us(nf, repeat, per, clock)
+            t_t = best_us(tf, repeat, per, clock) if tf is not None else float("nan")
             ratio = t_n / t_t
             if title != "GEMM" and tf is not None:
                 tiny_ratios.append(ratio)

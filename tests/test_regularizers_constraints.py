@@ -51,6 +51,7 @@ def test_orthogonal_regularizer_against_torch():
 
 def test_regularizer_defaults_and_validation():
     assert R.L1().l1 == 0.01 and R.L2().l2 == 0.01 and R.L1L2().get_config() == {"l1": 0.0, "l2": 0.0}
+    assert R.L2(None).l2 == 0.01 and R.L1L2(l1=None, l2=0.1).get_config() == {"l1": 0.0, "l2": 0.1}
     with pytest.raises(ValueError, match="'l2'.*non-negative"):
         R.L2(-1.0)
     with pytest.raises(ValueError, match="'l1'"):

@@ -22,7 +22,7 @@ _CALL_DEPTH = [0]
 
 def to_snake_case(name):
     s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()
 
 
 def unique_name(base):
@@ -339,8 +339,8 @@ class Layer:
                                  f"input of shape {_fmt(shape)} (rank {nd})")
             for ax, size in s.axes.items():
                 if size is not None and -nd <= ax < nd and shape[ax] is not None and shape[ax] != size:
-                    where = "last axis" if ax == -1 else f"axis {ax}"
-                    raise ValueError(f"{type(self).__name__} '{self.name}': expected {where} {size}, got input of "
+                    where = f"last axis {size}" if ax == -1 else f"axis {ax} of size {size}"
+                    raise ValueError(f"{type(self).__name__} '{self.name}': expected {where}, got input of "
                                      f"shape {_fmt(shape)}")
 
     def __call__(self, *args, **kwargs):

@@ -316,3 +316,36 @@ def _l2_normalize(x, axis):
     # x / sqrt(max(sum x^2, 1e-12))  (TensorFlow's l2_normalize, which Keras uses)
     ss = ops.sum(ops.square(x), axis=axis, keepdims=True)
     return ops.divide(x, ops.sqrt(ops.maximum(ss, 1e-12)))
+
+
+# functional forms (keras.layers.add(inputs), ...)
+def add(inputs, **kwargs):
+    return Add(**kwargs)(inputs)
+
+
+def subtract(inputs, **kwargs):
+    return Subtract(**kwargs)(inputs)
+
+
+def multiply(inputs, **kwargs):
+    return Multiply(**kwargs)(inputs)
+
+
+def average(inputs, **kwargs):
+    return Average(**kwargs)(inputs)
+
+
+def maximum(inputs, **kwargs):
+    return Maximum(**kwargs)(inputs)
+
+
+def minimum(inputs, **kwargs):
+    return Minimum(**kwargs)(inputs)
+
+
+def concatenate(inputs, axis=-1, **kwargs):
+    return Concatenate(axis=axis, **kwargs)(inputs)
+
+
+def dot(inputs, axes=-1, normalize=False, **kwargs):
+    return Dot(axes=axes, normalize=normalize, **kwargs)(inputs)

@@ -100,17 +100,32 @@ class BatchNormalization(_NormBase):
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
                  gamma_initializer="ones", moving_mean_initializer="zeros", moving_variance_initializer="ones",
                  beta_regularizer=None, gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,
-                 synchronized=False, **kwargs):
+                 renorm=False, renorm_clipping=None, renorm_momentum=0.99, synchronized=False, **kwargs):
         super().__init__(**kwargs)
         self._setup(axis, epsilon, center, scale, beta_initializer, gamma_initializer, beta_regularizer,
                     gamma_regularizer, beta_constraint, gamma_constraint)
-        if not isinstance(momentum, (int, float)) or not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"BatchNormalization '{self.name}': argument 'momentum' expected a float in [0, 1], "
-                             f"got {momentum!r}")
+        who = f"BatchNormalization '{self.name}'"
+        for arg, v in (("momentum", momentum), ("renorm_momentum", renorm_momentum)):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= v <= 1.0:
+                raise ValueError(f"{who}: argument '{arg}' expected a float in [0, 1], got {v!r}")
         self.momentum = float(momentum)
         self.moving_mean_initializer = initializers.get(moving_mean_initializer)
         self.moving_variance_initializer = initializers.get(moving_variance_initializer)
         self.synchronized = bool(synchronized)  # one process here: nothing to synchronise
+        self.renorm = bool(renorm)
+        self.renorm_momentum = float(renorm_momentum)
+        if self.renorm:
+            renorm_clipping = dict(renorm_clipping or {})
+            bad = set(renorm_clipping) - {"rmax", "rmin", "dmax"}
+            if bad:
+                raise ValueError(f"{who}: argument 'renorm_clipping' has unknown keys {sorted(bad)}; expected "
+                                 f"'rmax', 'rmin', 'dmax'")
+            rmax, rmin, dmax = (renorm_clipping.get(k) for k in ("rmax", "rmin", "dmax"))
+            if rmax is not None and rmin is not None and rmax < rmin:
+                raise ValueError(f"{who}: renorm_clipping rmax={rmax} must be >= rmin={rmin}")
+            if dmax is not None and dmax < 0:
+                raise ValueError(f"{who}: renorm_clipping dmax={dmax} must be non-negative")
+        self.renorm_clipping = renorm_clipping
 
     def build(self, input_shape):
         pshape = self._build_params(input_shape)
@@ -118,27 +133,90 @@ class BatchNormalization(_NormBase):
                                            trainable=False, name="moving_mean")
         self.moving_variance = self.add_weight(shape=pshape, initializer=self.moving_variance_initializer,
                                                trainable=False, name="moving_variance")
+        if self.renorm:
+            # batch renormalisation (Ioffe 2017) tracks standard deviations; they start at sqrt(initial variance)
+            std0, mean0 = np.sqrt(self.moving_variance.numpy()), self.moving_mean.numpy()
+
+            def const(value):
+                return lambda shape, dtype=None: np.array(value, dtype=dtype)
+            self.moving_stddev = self.add_weight(shape=pshape, initializer=const(std0), trainable=False,
+                                                 name="moving_stddev")
+            self.renorm_mean = self.add_weight(shape=pshape, initializer=const(mean0), trainable=False,
+                                               name="renorm_mean")
+            self.renorm_stddev = self.add_weight(shape=pshape, initializer=const(std0), trainable=False,
+                                                 name="renorm_stddev")
         self._reduce = tuple(i for i in range(len(input_shape)) if i not in self._axes)
         self.built = True
 
     def call(self, inputs, training=None, mask=None):
+        md = None if mask is None else mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+        if md is not None and md.ndim != inputs.ndim - 1:
+            raise ValueError(f"BatchNormalization '{self.name}': the mask must have one axis less than the input, "
+                             f"got mask of shape {tuple(md.shape)} for input of shape {tuple(inputs.shape)}")
         # Keras 3: a frozen BatchNormalization (trainable=False) always runs in inference mode
-        if training and self.trainable:
-            if mask is not None:
-                y, mean, var = self._masked_train(inputs, mask)
-            else:
-                y, mean, var = batch_norm_train(inputs, self.gamma, self.beta, self._reduce, self._bshape,
-                                                self.epsilon)
-            pshape = self.moving_mean.shape
-            m = self.momentum
+        if not (training and self.trainable):
+            return batch_norm_infer(inputs, self.gamma, self.beta, self.moving_mean.data, self.moving_variance.data,
+                                    self._bshape, self.epsilon)
+        gamma, beta = self.gamma, self.beta
+        if self.renorm:
+            gamma, beta = self._renorm_affine(inputs, mask)
+        if mask is not None:
+            y, mean, var = self._masked_train(inputs, mask, gamma, beta)
+        else:
+            y, mean, var = batch_norm_train(inputs, gamma, beta, self._reduce, self._bshape, self.epsilon)
+        pshape = self.moving_mean.shape
+        mean, var = mean.reshape(pshape), var.reshape(pshape)
+        m = self.momentum
+        if self.renorm:
+            self._update_renorm(mean, var)
+        else:
             # moving = moving * momentum + batch * (1 - momentum)
-            self.moving_mean.assign(self.moving_mean.data * m + mean.reshape(pshape) * (1.0 - m))
-            self.moving_variance.assign(self.moving_variance.data * m + var.reshape(pshape) * (1.0 - m))
-            return y
-        return batch_norm_infer(inputs, self.gamma, self.beta, self.moving_mean.data, self.moving_variance.data,
-                                self._bshape, self.epsilon)
+            self.moving_mean.assign(self.moving_mean.data * m + mean * (1.0 - m))
+            self.moving_variance.assign(self.moving_variance.data * m + var * (1.0 - m))
+        return y
 
-    def _masked_train(self, x, mask):
+    # ------------------------------------------------------------------ batch renormalisation
+    def _renorm_affine(self, x, mask):
+        """(xhat r + d) gamma + beta = xhat (r gamma) + (d gamma + beta), with r = sigma_B / sigma_renorm and
+        d = (mu_B - mu_renorm) / sigma_renorm treated as constants (clipped to renorm_clipping)."""
+        xd = x.data
+        if mask is None:
+            mean = xd.mean(axis=self._reduce)
+            var = xd.var(axis=self._reduce)
+        else:
+            _, mean, var = self._masked_train(x.detach(), mask, None, None)
+        pshape = self.moving_mean.shape
+        mean, var = mean.reshape(pshape), var.reshape(pshape)
+        std = np.sqrt(var + self.epsilon)
+        rstd = np.maximum(self.renorm_stddev.data, np.sqrt(self.epsilon))
+        r = std / rstd
+        d = (mean - self.renorm_mean.data) / rstd
+        clip = self.renorm_clipping
+        if clip.get("rmin") is not None:
+            r = np.maximum(r, clip["rmin"])
+        if clip.get("rmax") is not None:
+            r = np.minimum(r, clip["rmax"])
+        if clip.get("dmax") is not None:
+            d = np.clip(d, -clip["dmax"], clip["dmax"])
+        r, d = r.astype(xd.dtype), d.astype(xd.dtype)
+        gamma = ops.multiply(self.gamma, r) if self.gamma is not None else r
+        beta = ops.multiply(self.gamma, d) if self.gamma is not None else d
+        if self.beta is not None:
+            beta = ops.add(beta, self.beta)
+        return gamma, beta
+
+    def _update_renorm(self, mean, var):
+        std = np.sqrt(var + self.epsilon)
+        rm = self.renorm_momentum
+        self.renorm_mean.assign(self.renorm_mean.data * rm + mean * (1.0 - rm))
+        self.renorm_stddev.assign(self.renorm_stddev.data * rm + std * (1.0 - rm))
+        m = self.momentum
+        self.moving_mean.assign(self.moving_mean.data * m + mean * (1.0 - m))
+        new_std = self.moving_stddev.data * m + std * (1.0 - m)
+        self.moving_stddev.assign(new_std)
+        self.moving_variance.assign(np.maximum(new_std * new_std - self.epsilon, 0.0))  # relu against rounding
+
+    def _masked_train(self, x, mask, gamma, beta):
         """Keras' weighted moments: positions where mask is False do not enter the statistics."""
         w = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
         w = w.astype(x.dtype)
@@ -151,10 +229,10 @@ class BatchNormalization(_NormBase):
         diff = ops.subtract(ops.multiply(x, w), mean)
         var = ops.divide(ops.sum(ops.multiply(ops.square(diff), w), axis=axes, keepdims=True), count + eps)
         y = ops.divide(ops.subtract(x, mean), ops.sqrt(ops.add(var, self.epsilon)))
-        if self.gamma is not None:
-            y = ops.multiply(y, ops.reshape(self.gamma, self._bshape))
-        if self.beta is not None:
-            y = ops.add(y, ops.reshape(self.beta, self._bshape))
+        if gamma is not None:
+            y = ops.multiply(y, ops.reshape(gamma, self._bshape))
+        if beta is not None:
+            y = ops.add(y, ops.reshape(beta, self._bshape))
         return y, mean.data, var.data
 
     def get_config(self):
@@ -164,6 +242,7 @@ class BatchNormalization(_NormBase):
             "moving_mean_initializer": serialize(self.moving_mean_initializer),
             "moving_variance_initializer": serialize(self.moving_variance_initializer),
             "synchronized": self.synchronized,
+            "renorm": self.renorm, "renorm_clipping": self.renorm_clipping, "renorm_momentum": self.renorm_momentum,
         })
         return cfg
 

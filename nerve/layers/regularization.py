@@ -18,6 +18,13 @@ def _rate(value, arg, who, name):
     return float(value)
 
 
+def _normal(gen, shape, dtype):
+    """Standard normal draws, generated directly in float32 / float64."""
+    if dtype in (np.float32, np.float64):
+        return gen.standard_normal(shape, dtype=dtype)
+    return gen.standard_normal(shape).astype(dtype)
+
+
 class _Stochastic(Layer):
     """Shape-preserving layers that draw random numbers in training."""
 
@@ -70,7 +77,7 @@ class Dropout(_Stochastic):
         if not training or self.rate == 0.0:
             return inputs
         shape = self._noise_shape(tuple(inputs.shape))
-        keep = self._rng().random(shape) >= self.rate
+        keep = self._rng().random(shape, dtype=np.float32) >= self.rate  # P(keep) = 1 - rate
         if self.rate >= 1.0:
             mask = np.zeros(shape, dtype=inputs.dtype)
         else:
@@ -94,7 +101,8 @@ class GaussianNoise(_Stochastic):
     def call(self, inputs, training=None):
         if not training or self.stddev == 0.0:
             return inputs
-        noise = self._rng().standard_normal(tuple(inputs.shape)).astype(inputs.dtype) * inputs.dtype.type(self.stddev)
+        noise = _normal(self._rng(), tuple(inputs.shape), inputs.dtype)
+        noise *= inputs.dtype.type(self.stddev)
         return ops.add(inputs, noise)
 
     def get_config(self):
@@ -115,7 +123,9 @@ class GaussianDropout(_Stochastic):
         if not training or not 0.0 < self.rate < 1.0:
             return inputs
         std = np.sqrt(self.rate / (1.0 - self.rate))
-        noise = (1.0 + std * self._rng().standard_normal(tuple(inputs.shape))).astype(inputs.dtype)
+        noise = _normal(self._rng(), tuple(inputs.shape), inputs.dtype)
+        noise *= inputs.dtype.type(std)
+        noise += 1
         return ops.multiply(inputs, noise)
 
     def get_config(self):

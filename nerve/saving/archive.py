@@ -17,7 +17,8 @@ import os
 
 from . import file_io, registry
 from .file_io import ArchiveError
-from .weights import WEIGHTS_MEMBER, assign_arrays, weights_to_arrays
+from .weights import (WEIGHTS_MEMBER, assign_arrays, optimizer_state_for_loading, optimizer_state_for_saving,
+                      weights_to_arrays)
 
 FORMAT_VERSION = 1
 KERAS_VERSION = "3.0.0"  # the Keras format this layout follows
@@ -147,7 +148,7 @@ def save_model(model, filepath, overwrite=True, zipped=None, include_optimizer=T
                WEIGHTS_MEMBER: file_io.npz_bytes(weights_to_arrays(model))}
     opt = getattr(model, "optimizer", None)
     if include_optimizer and opt is not None and hasattr(opt, "get_state") and getattr(opt, "built", False):
-        state, arrays = opt.get_state()
+        state, arrays = optimizer_state_for_saving(model, opt)
         members[OPT_JSON] = file_io.json_dumps(state)
         members[OPT_NPZ] = file_io.npz_bytes(arrays)
     file_io.write_zip(name, members)
@@ -172,7 +173,10 @@ def _validate_config(config, what):
 
 
 def _resolve_model_class(config, custom_objects, what):
-    from ..layers.layer import Layer
+    try:
+        from ..models.model import Model as Layer  # load_model rebuilds models only
+    except ImportError:  # pragma: no cover - before nerve.models exists
+        from ..layers.layer import Layer
     names = [n for n in (config.get("registered_name"), config["class_name"]) if n]
     cls, err = None, None
     for n in names:
@@ -200,21 +204,47 @@ def _from_config(cls, cfg, custom_objects):
     return cls.from_config(cfg)
 
 
+@contextlib.contextmanager
+def _rebuild_errors(what, doing):
+    """Errors raised while rebuilding from a (possibly crafted) config become ArchiveError with context;
+    UnknownObjectError (a name outside the allow-list) passes through unchanged."""
+    try:
+        yield
+    except (registry.UnknownObjectError, ArchiveError):
+        raise
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError, RecursionError) as e:
+        raise ArchiveError(f"{what}: cannot {doing}: {type(e).__name__}: {e}") from e
+
+
+def _ensure_variables(model, bc):
+    """A subclassed model marked built without running ``call`` has no variables yet: build it explicitly."""
+    from .weights import weight_map
+    if weight_map(model) or not isinstance(bc, dict) or bc.get("input_shape") is None:
+        return
+    from ..layers.layer import _from_json_shape
+    model.build(_from_json_shape(bc["input_shape"]))
+
+
 def deserialize_model(config, custom_objects=None, compile=True, what="load_model"):
     """Rebuild an (unweighted) model from a config.json dict, through the allow-list only."""
     _validate_config(config, what)
     cls = _resolve_model_class(config, custom_objects, what)
     with custom_object_scope(custom_objects):
-        model = _from_config(cls, config["config"], custom_objects)
+        with _rebuild_errors(what, f"rebuild {config['class_name']!r} from config.json"):
+            model = _from_config(cls, config["config"], custom_objects)
         bc = config.get("build_config")
         if bc and not getattr(model, "built", False) and hasattr(model, "build_from_config"):
-            model.build_from_config(bc)
+            with _rebuild_errors(what, "build the model from its build_config"):
+                model.build_from_config(bc)
+                _ensure_variables(model, bc)
         cc = config.get("compile_config")
         if compile and cc:
-            if hasattr(model, "compile_from_config"):
-                model.compile_from_config(cc)
-            elif hasattr(model, "compile"):
-                model.compile(**_compile_args_from_config(cc))
+            with _rebuild_errors(what, "compile the model from its compile_config (load with compile=False to "
+                                       "skip)"):
+                if hasattr(model, "compile_from_config"):
+                    model.compile_from_config(cc)
+                elif hasattr(model, "compile"):
+                    model.compile(**_compile_args_from_config(cc))
     return model
 
 
@@ -249,7 +279,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     assign_arrays(model, arrays, repr(name))
     opt = getattr(model, "optimizer", None)
     if compile and opt_state is not None and opt is not None and hasattr(opt, "set_state"):
-        restore_optimizer(opt, opt_state, opt_arrays)
+        with _rebuild_errors(what, "restore the optimizer state"):
+            restore_optimizer(opt, *optimizer_state_for_loading(model, opt_state, opt_arrays))
     return model
 
 
@@ -257,6 +288,12 @@ def restore_optimizer(opt, state, arrays):
     """Restore ``get_state()`` output now where possible. Unbuilt optimizers keep the slots pending until
     their first ``apply``; iterations and a float learning rate are set at once, so a callback changing
     the rate before that first step (LearningRateScheduler) is not undone later."""
+    it = state.get("iterations")
+    if not isinstance(it, int) or isinstance(it, bool) or it < 0:
+        raise ArchiveError(f"the optimizer state needs a non-negative int 'iterations', got {it!r}")
+    saved_cls = state.get("class_name")
+    if saved_cls and saved_cls != type(opt).__name__:
+        raise ArchiveError(f"the saved optimizer state is for {saved_cls}, but the optimizer is {type(opt).__name__}")
     if getattr(opt, "built", False):
         opt.set_state(state, arrays)
         return

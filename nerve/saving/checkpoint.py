@@ -18,9 +18,10 @@ import numpy as np
 
 from .. import backend
 from . import file_io
-from .archive import restore_optimizer
+from .archive import _rebuild_errors, restore_optimizer
 from .file_io import ArchiveError
-from .weights import WEIGHTS_MEMBER, assign_arrays, weights_to_arrays
+from .weights import (WEIGHTS_MEMBER, assign_arrays, optimizer_state_for_loading, optimizer_state_for_saving,
+                      weights_to_arrays)
 
 FORMAT = "nerve.checkpoint"
 FORMAT_VERSION = 1
@@ -89,7 +90,7 @@ def save_checkpoint(path, model, epoch, callbacks=(), step=None, extra=None, inc
     opt = getattr(model, "optimizer", None)
     opt_state, opt_arrays = (None, None)
     if opt is not None and hasattr(opt, "get_state"):
-        opt_state, opt_arrays = opt.get_state()
+        opt_state, opt_arrays = optimizer_state_for_saving(model, opt)
     cb_arrays, cb_states = {}, {}
     for key, cb in callback_key_map(callbacks).items():
         state = cb.get_state()
@@ -157,11 +158,8 @@ def restore_checkpoint(checkpoint, model, callbacks=(), restore_rng=True):
     assign_arrays(model, ck.weights, src)
     opt = getattr(model, "optimizer", None)
     if ck.optimizer_state is not None and opt is not None and hasattr(opt, "set_state"):
-        saved_cls = ck.optimizer_state.get("class_name")
-        if saved_cls and saved_cls != type(opt).__name__:
-            raise ValueError(f"restore_checkpoint: the checkpoint holds {saved_cls} state but the model's optimizer "
-                             f"is {type(opt).__name__}")
-        restore_optimizer(opt, ck.optimizer_state, ck.optimizer_arrays)
+        with _rebuild_errors("restore_checkpoint", "restore the optimizer state"):
+            restore_optimizer(opt, *optimizer_state_for_loading(model, ck.optimizer_state, ck.optimizer_arrays))
     if restore_rng and ck.rng_state is not None:
         try:
             backend.set_rng_state(ck.rng_state)

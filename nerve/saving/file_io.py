@@ -10,6 +10,7 @@ import json
 import os
 import tempfile
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -134,7 +135,7 @@ def read_zip(path, allowed, required, what):
             try:
                 with z.open(info) as f:
                     data = f.read(limit + 1)  # never trust the declared size (zip bombs)
-            except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError, NotImplementedError) as e:
+            except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, RuntimeError, NotImplementedError) as e:
                 raise ArchiveError(f"{what}: member {info.filename!r} of {path!r} cannot be read (truncated or "
                                    f"corrupt?): {e}") from None
             if len(data) > limit:
@@ -185,6 +186,7 @@ def load_npz(data, member, what):
                 out[key] = a
     except ArchiveError:
         raise
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError) as e:
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, KeyError, RuntimeError,
+            NotImplementedError) as e:
         raise ArchiveError(f"{what}: {member!r} cannot be read as npz: {e}") from None
     return out

@@ -152,3 +152,38 @@ def load_weights(model, filepath, skip_mismatch=False):
 def _keras_members():
     from .archive import ALLOWED_MEMBERS
     return ALLOWED_MEMBERS
+
+
+def _remap_optimizer_state(state, arrays, mapping):
+    def key(k):
+        return mapping.get(k, k)
+
+    def slot_key(k):
+        path, sep, slot = k.rpartition("/")
+        return f"{key(path)}/{slot}" if sep and path in mapping else key(k)
+    state = dict(state)
+    if isinstance(state.get("variables"), list):
+        state["variables"] = [key(v) for v in state["variables"]]
+    if isinstance(state.get("slots"), list):
+        state["slots"] = [slot_key(s) for s in state["slots"]]
+    return state, {slot_key(k): v for k, v in arrays.items()}
+
+
+def optimizer_state_for_saving(model, opt):
+    """``opt.get_state()`` with variable paths replaced by the structural keys of weights.py, so the state
+    fits any model of the same architecture (layer names may differ, as for the weights)."""
+    state, arrays = opt.get_state()
+    mapping = {str(v.path): k for k, v in weight_map(model).items()}
+    state, arrays = _remap_optimizer_state(state, arrays, mapping)
+    state["key_space"] = "structural"
+    return state, arrays
+
+
+def optimizer_state_for_loading(model, state, arrays):
+    """Inverse of ``optimizer_state_for_saving`` for ``model``: structural keys -> its variable paths."""
+    if state.get("key_space") != "structural":
+        return state, arrays
+    mapping = {k: str(v.path) for k, v in weight_map(model).items()}
+    state, arrays = _remap_optimizer_state(state, arrays, mapping)
+    state.pop("key_space", None)
+    return state, arrays

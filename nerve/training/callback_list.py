@@ -37,8 +37,8 @@ class CallbackList:
         elif not isinstance(callbacks, (list, tuple)):
             callbacks = [callbacks]
         for cb in callbacks:
-            if not hasattr(cb, "set_model") or not hasattr(cb, "on_epoch_end"):
-                raise TypeError(f"callbacks: expected Callback instances, got {type(cb).__name__} (did you pass the "
+            if isinstance(cb, type) or not hasattr(cb, "set_model") or not hasattr(cb, "on_epoch_end"):
+                raise TypeError(f"callbacks: expected Callback instances, got {cb!r} (did you pass the "
                                 f"class instead of an instance, e.g. EarlyStopping instead of EarlyStopping()?)")
         self.callbacks = list(callbacks)
         self._history = next((c for c in self.callbacks if isinstance(c, History)), None)
@@ -49,6 +49,12 @@ class CallbackList:
         if self._progbar is None and add_progbar:
             self._progbar = ProgbarLogger()
             self.callbacks.insert(0, self._progbar)
+        # callbacks flagged _run_last (BackupAndRestore) see the epoch after everything else, History included
+        self.callbacks = ([c for c in self.callbacks if not getattr(c, "_run_last", False)] +
+                          [c for c in self.callbacks if getattr(c, "_run_last", False)])
+        for cb in self.callbacks:  # BackupAndRestore saves the state of the other callbacks
+            if hasattr(cb, "_set_sibling_callbacks"):
+                cb._set_sibling_callbacks(list(self.callbacks))
         self.model = None
         self.params = {}
         if model is not None:

@@ -56,7 +56,10 @@ def run_fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_spli
         callbacks, add_history=True, add_progbar=verbose != 0, model=model, verbose=verbose, epochs=epochs,
         steps=iterator.num_batches)
     model.stop_training = False
+    model._initial_epoch = None
     cbs.on_train_begin()
+    if model._initial_epoch is not None:  # set by a callback that resumed training (BackupAndRestore)
+        initial_epoch = model._initial_epoch
     training_logs = {}
     for epoch in range(initial_epoch, epochs):
         model.reset_metrics()

@@ -104,13 +104,8 @@ class Trainer:
 
     @property
     def metrics_names(self):
-        names = []
-        for m in self.metrics:
-            if isinstance(m, CompileMetrics):
-                names.extend(m.result().keys() if m.built else [])
-            else:
-                names.append(m.name)
-        return names
+        """Names of the values ``evaluate`` returns as a list, in that order."""
+        return self._ordered_names(list(self.get_metrics_result()) if getattr(self, "compiled", False) else [])
 
     def reset_metrics(self):
         for m in self.metrics:
@@ -132,15 +127,19 @@ class Trainer:
             return result
         return logs
 
-    def _flatten_metrics_in_order(self, logs):
+    def _ordered_names(self, keys):
+        """Keras 3's order: loss, compiled metrics, per-output losses, other metrics; then the rest sorted."""
         names = []
         for m in self.metrics:
             if isinstance(m, CompileMetrics):
                 names.extend(sub.name for sub in m.metrics)
             else:
                 names.append(m.name)
-        out = [logs[n] for n in names if n in logs]
-        out += [logs[k] for k in sorted(logs) if k not in names]
+        first = [n for n in names if n in keys]
+        return first + sorted(k for k in keys if k not in names)
+
+    def _flatten_metrics_in_order(self, logs):
+        out = [logs[n] for n in self._ordered_names(list(logs))]
         return out[0] if len(out) == 1 else out
 
     # ------------------------------------------------------------------ losses

@@ -44,7 +44,9 @@ def _label(layer, show_shapes, show_dtype, show_layer_names, show_layer_activati
     if show_dtype:
         lines.append(f"dtype: {getattr(layer, 'dtype', '?')}")
     if show_shapes:
-        lines.append("in: " + _fmt_shape(lambda: layer.input_shape))
+        shape_in = _fmt_shape(lambda: layer.input_shape)
+        if shape_in:  # an InputLayer has no input
+            lines.append("in: " + shape_in)
         lines.append("out: " + _fmt_shape(lambda: layer.output_shape))
     if show_trainable:
         lines.append("trainable: " + ("yes" if layer.trainable else "no"))

@@ -51,18 +51,19 @@ def normalize(x, axis=-1, order=2):
     if isinstance(x, Tensor):
         from .. import ops
         ax = -1 if axis is None else axis
+        eps = 1e-7  # Keras: the norm is floored at backend.epsilon(), so zero rows give zeros and finite grads
         if order == 2:
-            norm = ops.sqrt(ops.sum(ops.square(x), axis=ax, keepdims=True))
+            norm = ops.sqrt(ops.maximum(ops.sum(ops.square(x), axis=ax, keepdims=True), eps ** 2))
         else:
-            norm = ops.power(ops.sum(ops.power(ops.abs(x), order), axis=ax, keepdims=True), 1.0 / order)
-        safe = ops.where(norm == 0, ops.ones_like(norm) if hasattr(ops, "ones_like") else 1.0, norm)
-        return x / safe
+            total = ops.sum(ops.power(ops.abs(x), order), axis=ax, keepdims=True)
+            norm = ops.power(ops.maximum(total, eps ** order), 1.0 / order)
+        return x / norm
     x = np.asarray(x)
     if x.dtype.kind not in "iuf":
         raise TypeError(f"normalize: argument 'x' expected a numeric array, got dtype {x.dtype}")
     if x.ndim == 0:
         raise ValueError("normalize: argument 'x' must have at least one axis, got a scalar")
-    norm = np.atleast_1d(np.linalg.norm(x, order, axis))
+    axis = -1 if axis is None else axis  # (Keras writes `axis or -1`, which turns axis=0 into -1: not copied)
+    norm = np.linalg.norm(x, order, axis, keepdims=True)
     norm[norm == 0] = 1
-    axis = axis or -1  # axis cannot be None (Keras)
-    return x / np.expand_dims(norm, axis)
+    return x / norm

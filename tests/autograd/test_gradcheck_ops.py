@@ -138,6 +138,10 @@ case("getitem_adv_repeats", lambda x: x[[0, 2, 0, 0]], rnd(3, 4))
 case("getitem_adv_array_pair", lambda x: x[np.array([0, 1, 1]), np.array([2, 2, 0])], rnd(2, 3))
 case("getitem_adv_mixed", lambda x: x[:, [1, 1, 0]], rnd(2, 3, 4))
 case("getitem_bool_mask", lambda x: x[np.array([True, False, True])], rnd(3, 2))
+case("getitem_neg_alias_repeats", lambda x: x[[-1, 2, 0, -3]], rnd(3, 4))  # -1 and 2 are the same row
+case("getitem_mask_and_slice", lambda x: x[np.array([True, False, True]), 1:], rnd(3, 4))
+case("getitem_2d_index_array", lambda x: x[np.array([[0, 1], [1, 1]])], rnd(3, 4))
+case("getitem_none_list_step", lambda x: x[None, [1, 1], ::2], rnd(3, 4))
 case("getitem_tensor_index", lambda x: x[nerve.tensor(np.array([1, 1, 0]))], rnd(3, 2))
 
 # ---------------------------------------------------------------- activations

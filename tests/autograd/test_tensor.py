@@ -218,7 +218,7 @@ def test_backward_non_scalar_without_grad():
     (lambda: ops.split(np.ones((2, 4)), 2, axis=2), r"split: argument 'axis'.*got 2"),
     (lambda: ops.transpose(np.ones((2, 3)), (0, 5)), r"transpose: argument 'axes'.*permutation.*\(0, 5\)"),
     (lambda: ops.expand_dims(np.ones((2, 3)), 5), r"expand_dims: argument 'axis'.*\[-3, 3\).*got 5"),
-    (lambda: ops.stack([np.ones(2)] * 2, axis=3), r"stack: argument 'axis'.*got 3"),
+    (lambda: ops.stack([np.ones(2)] * 2, axis=3), r"stack: argument 'axis'.*\[-2, 2\) for inputs of rank 1, got 3"),
     (lambda: ops.take(np.ones((2, 3)), np.array([0]), axis=2), r"take: argument 'axis'.*got 2"),
     (lambda: ops.softmax(np.ones((2, 3)), axis=2), r"softmax: argument 'axis'.*\(2, 3\), got 2"),
     (lambda: ops.log_softmax(np.ones((2, 3)), axis=-3), r"log_softmax: argument 'axis'.*got -3"),
@@ -293,6 +293,15 @@ def test_dtype_policy():
     assert z.dtype == np.float32
     with backend.precision("float64"):
         assert nerve.tensor([1.0]).dtype == np.float64
+
+
+def test_cast_gradient_returns_to_source_dtype():
+    x = leaf([1.0, 2.0], np.float32)
+    y = ops.cast(x, "float64")
+    assert y.dtype == np.float64
+    ops.sum(y * 2.0).backward()
+    assert x.grad.dtype == np.float32
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0])
 
 
 def test_full_reduction_output_works_with_float_ops():

@@ -4,8 +4,9 @@
   core : eager build + output shape, weight counts, symbolic output shape (nerve.layers.Input),
          compute_output_shape, masking flag, get_config -> from_config round trip (same config, same
          outputs after copying the weights, also through the registry), float64 gradcheck of the forward
-         w.r.t. the input(s) and the trainable weights (training mode with the RNG state replayed, so the
-         random draws are the same in every evaluation, when ``gradcheck_training``).
+         w.r.t. the input(s) and the trainable weights in inference mode, and with ``gradcheck_training``
+         also in training mode, the RNG state replayed before every evaluation so that stochastic layers
+         draw the same mask / noise each time (their statistics are tested separately).
   save : model.save('m.keras') -> nerve.models.load_model gives the same predictions.
   fit  : a short fit of a Sequential (functional Model for several inputs) around the layer: loss finite,
          weights move.
@@ -116,7 +117,8 @@ def layer_test(layer_cls, init_kwargs=None, input_shape=(2, 3), input_dtype="flo
                              expected_num_trainable_weights, expected_num_non_trainable_weights,
                              expected_num_losses, supports_masking, compare_outputs_training)
         if run_gradcheck:
-            _gradcheck(layer_cls, init_kwargs, gradcheck_shape or input_shape, gradcheck_training, input_range)
+            for training in (False, True) if gradcheck_training else (False,):
+                _gradcheck(layer_cls, init_kwargs, gradcheck_shape or input_shape, training, input_range)
     for part, fn in (("save", _save_check), ("fit", _fit_check)):
         if part in parts:
             try:

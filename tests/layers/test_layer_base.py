@@ -155,7 +155,7 @@ def test_input_spec_axes_other_than_last():
 
         def call(self, x):
             return x
-    with pytest.raises(ValueError, match=r"expected axis 1 5, got input of shape \(2, 4, 3\)"):
+    with pytest.raises(ValueError, match=r"expected axis 1 of size 5, got input of shape \(2, 4, 3\)"):
         L()(np.ones((2, 4, 3)))
     with pytest.raises(ValueError, match="rank 3"):
         L()(np.ones((2, 5)))

@@ -101,3 +101,15 @@ def test_dot_errors():
     with pytest.raises(TypeError, match="Dot .*'axes'"):
         L.Dot(axes="x")
     assert L.Dot(axes=1).get_config()["axes"] == 1
+
+
+def test_functional_merge_forms():
+    a, b = _r(3, 4), _r(3, 4, seed=1)
+    np.testing.assert_allclose(L.add([a, b]).numpy(), a + b)
+    np.testing.assert_allclose(L.subtract([a, b]).numpy(), a - b)
+    np.testing.assert_allclose(L.multiply([a, b]).numpy(), a * b)
+    np.testing.assert_allclose(L.average([a, b]).numpy(), (a + b) / 2, rtol=1e-6)
+    np.testing.assert_allclose(L.maximum([a, b]).numpy(), np.maximum(a, b))
+    np.testing.assert_allclose(L.minimum([a, b]).numpy(), np.minimum(a, b))
+    assert L.concatenate([L.Input((2,)), L.Input((3,))]).shape == (None, 5)
+    np.testing.assert_allclose(L.dot([a, b], axes=1).numpy(), (a * b).sum(1, keepdims=True), rtol=1e-5)

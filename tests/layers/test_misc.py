@@ -4,7 +4,7 @@ import pytest
 
 from nerve import layers as L, ops
 from nerve.autograd.gradcheck import GradcheckError
-from nerve.saving.registry import register
+from nerve.saving.registry import register_keras_serializable
 
 from harness import layer_test
 
@@ -33,7 +33,7 @@ def test_identity_returns_input():
     assert L.Identity()(L.Input((3,))).shape == (None, 3)
 
 
-@register("layers")
+@register_keras_serializable("nerve_tests")
 class _WrongGradLayer(L.Layer):
     """y = x * |x| but written with a wrong derivative (stop-gradient on one factor)."""
 
@@ -53,3 +53,13 @@ def test_harness_catches_a_wrong_weight_count():
     with pytest.raises(AssertionError, match="trainable weights"):
         layer_test(L.PReLU, {}, input_shape=(3, 2), expected_output_shape=(3, 2), expected_num_trainable_weights=2,
                    parts=("core",))
+
+
+def test_supports_masking_flags_as_keras():
+    yes = [L.Activation("relu"), L.Dropout(0.1), L.GaussianNoise(0.1), L.GaussianDropout(0.1),
+           L.ActivityRegularization(), L.ReLU(), L.LeakyReLU(), L.PReLU(), L.ELU(), L.Softmax(), L.Masking(),
+           L.Identity(), L.BatchNormalization(), L.LayerNormalization(), L.Add(), L.Concatenate(), L.Permute((1,))]
+    no = [L.Flatten(), L.Reshape((2,)), L.RepeatVector(2)]
+    assert all(layer.supports_masking for layer in yes)
+    assert not any(layer.supports_masking for layer in no)
+    assert L.Dot(axes=1).compute_mask([None, None], [np.ones(2, bool), None]) is None

@@ -17,12 +17,19 @@ def _set(layer, gamma, beta, mm, mv):
 
 
 # ----------------------------------------------------------------------------- fused kernels
-@pytest.mark.parametrize("shape,axes", [((5, 3), (0,)), ((2, 3, 3, 4), (0, 1, 2)), ((3, 4, 2), (0, 2)),
-                                        ((3, 4, 5), (1, 2))])
-def test_normalize_fn_gradcheck_and_matches_composite(shape, axes):
+@pytest.mark.parametrize("shape,axes,params_on", [
+    ((5, 3), (0,), "kept"), ((2, 3, 3, 4), (0, 1, 2), "kept"), ((3, 4, 2), (0, 2), "kept"),
+    ((3, 4, 5), (1, 2), "kept"), ((4, 6), (1,), "reduced"), ((3, 4, 5), (1, 2), "reduced"),
+    ((3, 4, 5), (0, 1), "reduced"), ((2, 3, 4), (1,), "reduced")])
+def test_normalize_fn_gradcheck_and_matches_composite(shape, axes, params_on):
+    """Both fast 2-D layouts (BN: reduced axes lead, params on the rest; LN: params on the trailing reduced
+    axes) and the general path, against the composite of ops."""
     x = _rand(*shape)
-    bshape = tuple(1 if i in axes else n for i, n in enumerate(shape))
-    pshape = tuple(n for i, n in enumerate(shape) if i not in axes)
+    if params_on == "kept":
+        bshape = tuple(1 if i in axes else n for i, n in enumerate(shape))
+    else:
+        bshape = tuple(n if i in axes else 1 for i, n in enumerate(shape))
+    pshape = tuple(n for i, n in enumerate(bshape) if (i in axes) == (params_on == "reduced"))
     g, b = 1 + 0.3 * _rand(*pshape, seed=1), _rand(*pshape, seed=2)
     eps = 1e-3
 
@@ -203,3 +210,36 @@ def test_layernorm_rms_scaling_formula_and_config():
     cfg = ln.get_config()
     assert cfg["axis"] == -1 and cfg["epsilon"] == 1e-3 and cfg["rms_scaling"] is True
     assert [w.name for w in ln.weights] == ["gamma"]  # Keras 3: rms_scaling has no beta
+
+
+def test_batchnorm_renorm_normalises_with_renorm_statistics():
+    x = (_rand(16, 3) * 2 + 1).astype("float32")
+    bn = L.BatchNormalization(renorm=True, momentum=0.9, renorm_momentum=0.8)
+    bn.build((None, 3))
+    assert [w.name for w in bn.weights] == ["gamma", "beta", "moving_mean", "moving_variance", "moving_stddev",
+                                            "renorm_mean", "renorm_stddev"]
+    rm, rs = np.array([0.5, -0.2, 0.1], "float32"), np.array([1.5, 0.7, 2.0], "float32")
+    bn.renorm_mean.assign(rm)
+    bn.renorm_stddev.assign(rs)
+    ms0 = bn.moving_stddev.numpy().copy()
+    y = bn(x, training=True).numpy()
+    # (xhat r + d) with r = sigma_B / rs, d = (mu_B - rm) / rs  ==  (x - rm) / rs   (gamma 1, beta 0)
+    np.testing.assert_allclose(y, (x - rm) / rs, rtol=1e-4, atol=1e-5)
+    mu, std = x.mean(0), np.sqrt(x.var(0) + 1e-3)
+    np.testing.assert_allclose(bn.renorm_mean.numpy(), rm * 0.8 + mu * 0.2, rtol=1e-5)
+    np.testing.assert_allclose(bn.renorm_stddev.numpy(), rs * 0.8 + std * 0.2, rtol=1e-5)
+    new_std = ms0 * 0.9 + std * 0.1
+    np.testing.assert_allclose(bn.moving_variance.numpy(), new_std ** 2 - 1e-3, rtol=1e-5)
+    # clipping r = 1 and d = 0 gives plain batch normalisation
+    bn2 = L.BatchNormalization(renorm=True, renorm_clipping={"rmax": 1.0, "rmin": 1.0, "dmax": 0.0})
+    bn2.build((None, 3))
+    bn2.renorm_stddev.assign(rs)
+    plain = L.BatchNormalization()
+    np.testing.assert_allclose(bn2(x, training=True).numpy(), plain(x, training=True).numpy(), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="renorm_clipping"):
+        L.BatchNormalization(renorm=True, renorm_clipping={"rmaxx": 1.0})
+
+
+def test_batchnorm_mask_rank_checked():
+    with pytest.raises(ValueError, match="BatchNormalization .*mask must have one axis less"):
+        L.BatchNormalization()(np.zeros((2, 3), "float32"), training=True, mask=np.ones((2, 3), bool))

@@ -49,10 +49,11 @@ def _pad(x, ph, pw):
 
 
 class Conv2DFn(Function):
-    """y = conv2d(x, W) (+ b); x (N, H, W, C), W (kh, kw, C, F), NHWC, cross-correlation as Keras."""
+    """y = act(conv2d(x, W) + b); x (N, H, W, C), W (kh, kw, C, F), NHWC, cross-correlation as Keras.
+    ``activation`` 'linear' or 'relu' (fused: relu'(z) = [y > 0] is read back from the output)."""
     name = "conv2d"
 
-    def forward(self, x, w, b=None, strides=(1, 1), padding="valid", dilation=(1, 1)):
+    def forward(self, x, w, b=None, strides=(1, 1), padding="valid", dilation=(1, 1), activation="linear"):
         if x.ndim != 4 or w.ndim != 4 or x.shape[3] != w.shape[2]:
             raise ValueError(f"conv2d: expected x (N, H, W, C) and kernel (kh, kw, C, F) with matching C, got "
                              f"{tuple(x.shape)} and {tuple(w.shape)}")
@@ -69,6 +70,12 @@ class Conv2DFn(Function):
         y = cols @ w.reshape(kh * kw * c, f)
         if b is not None:
             y += b
+        if activation == "relu":
+            np.maximum(y, 0, out=y)
+            self.out = y
+        elif activation != "linear":
+            raise ValueError(f"conv2d: argument 'activation' expected 'linear' or 'relu', got {activation!r}")
+        self.act = activation
         self.geom = (x.shape, xp_.shape, ph, pw, kh, kw, sh, sw, dh, dw, oh, ow)
         self.cols = cols if len(self.needs) > 1 and self.needs[1] else None
         self.w = w
@@ -79,6 +86,8 @@ class Conv2DFn(Function):
         n, _, _, c = xshape
         f = self.w.shape[3]
         g2 = g.reshape(-1, f)
+        if self.act == "relu":
+            g2 = g2 * (self.out > 0)
         gx = gw = gb = None
         if self.needs[1]:
             gw = (self.cols.T @ g2).reshape(self.w.shape)

@@ -7,11 +7,16 @@ Backward (Ioffe & Szegedy 2015, simplified):
     dbeta = sum_{R'} g,  dgamma = sum_{R'} g * xhat   (R' = axes along which gamma is broadcast),
     dxhat = g * gamma,
     dx = (dxhat - mean_R dxhat - xhat * mean_R (dxhat * xhat)) / sqrt(var + eps).
+When gamma is constant over R (batch normalisation) the two means are gamma dbeta / m and
+gamma dgamma / m, so  dx = gamma / sqrt(var + eps) * (g - dbeta / m - xhat dgamma / m).
+
 Batch normalisation reduces over every axis except the feature axes (gamma lives on the feature axes);
-layer normalisation reduces over the feature axes (gamma lives on the same axes).
+layer normalisation reduces over the feature axes (gamma lives on the same axes). The common layouts
+(reduced axes leading for BN, trailing for LN) run on a 2-D view where the sums over rows or columns
+are BLAS matrix-vector products (ones @ X), many times faster than ndarray.sum.
 
 Inference-mode batch normalisation is the affine map y = x * s + t with s = gamma / sqrt(moving_var + eps)
-and t = beta - moving_mean * s:  dx = g * s,  dgamma = sum g * (x - moving_mean) / sqrt(moving_var + eps),
+and t = beta - moving_mean * s:  dx = g * s,  dgamma = sum g * (x - moving_mean) / sqrt(var + eps),
 dbeta = sum g.
 """
 import numpy as np
@@ -19,48 +24,121 @@ import numpy as np
 from ..function import Function, unbroadcast
 
 
-def _param(p, bshape):
-    return None if p is None else p.reshape(bshape)
+def _colsum(a):
+    """Sum over rows of a 2-D array as one BLAS gemv."""
+    return np.ones(a.shape[0], a.dtype) @ a
+
+
+def _rowsum(a):
+    return a @ np.ones(a.shape[1], a.dtype)
+
+
+def _layout(shape, axes, bshape):
+    """'bn' when the reduced axes lead and gamma spans the rest, 'ln' when they trail and gamma spans
+    them, else None (general path)."""
+    n, k = len(shape), len(axes)
+    if tuple(axes) == tuple(range(k)) and all(bshape[i] == 1 for i in axes) and \
+            all(bshape[i] == shape[i] for i in range(k, n)):
+        return "bn"
+    if tuple(axes) == tuple(range(n - k, n)) and all(bshape[i] == 1 for i in range(n - k)) and \
+            all(bshape[i] == shape[i] for i in axes):
+        return "ln"
+    return None
 
 
 class NormalizeFn(Function):
     """y = gamma * (x - mean_R x) / sqrt(var_R x + eps) + beta, statistics over ``axes`` of this batch.
 
-    ``bshape`` is the broadcast shape of gamma / beta (same rank as x). ``mean`` / ``var`` may be passed
-    when the caller already computed the statistics of this x (they are treated as functions of x).
+    ``bshape`` is the broadcast shape of gamma / beta (same rank as x). When ``stats`` (a list) is given,
+    the batch mean and variance (shaped like gamma) are appended to it for the moving averages.
     """
     name = "normalize"
 
-    def forward(self, x, gamma, beta, axes=(0,), bshape=None, epsilon=1e-3, mean=None, var=None):
-        if mean is None:
-            mean = x.mean(axis=axes, keepdims=True)
-        if var is None:
-            var = ((x - mean) ** 2).mean(axis=axes, keepdims=True)
-        inv_std = 1.0 / np.sqrt(var + epsilon)
-        xhat = (x - mean) * inv_std
-        bshape = bshape or tuple(1 if i in axes else n for i, n in enumerate(x.shape))
-        g_, b_ = _param(gamma, bshape), _param(beta, bshape)
-        y = xhat * g_ if g_ is not None else xhat.copy()
-        if b_ is not None:
-            y += b_
-        self.xhat, self.inv_std, self.axes, self.gamma, self.bshape = xhat, inv_std, axes, g_, bshape
+    def forward(self, x, gamma, beta, axes=(0,), bshape=None, epsilon=1e-3, stats=None):
+        axes = tuple(sorted(a % x.ndim for a in axes))
+        bshape = tuple(bshape or (1 if i in axes else n for i, n in enumerate(x.shape)))
+        self.layout = layout = _layout(x.shape, axes, bshape)
+        self.axes, self.bshape, self.shape = axes, bshape, x.shape
         self.gshape = None if gamma is None else gamma.shape
         self.beshape = None if beta is None else beta.shape
-        return y.astype(x.dtype, copy=False)
+        dt = x.dtype
+        if layout is None:
+            mean = x.mean(axis=axes, keepdims=True)
+            xc = x - mean
+            var = (xc * xc).mean(axis=axes, keepdims=True)
+            inv_std = (1.0 / np.sqrt(var + epsilon)).astype(dt, copy=False)
+            xhat = xc
+            xhat *= inv_std
+            gm, bt = (None if gamma is None else gamma.reshape(bshape)), (None if beta is None else beta.reshape(bshape))
+        else:
+            if layout == "bn":
+                x2 = x.reshape(-1, int(np.prod(bshape)))            # (m, C): reduce over rows
+                m = x2.shape[0]
+                mean = _colsum(x2) / dt.type(m)
+                xc = x2 - mean
+                var = np.einsum("ij,ij->j", xc, xc) / dt.type(m)
+                inv_std = (1.0 / np.sqrt(var + epsilon)).astype(dt, copy=False)
+            else:
+                x2 = x.reshape(int(np.prod(x.shape[:x.ndim - len(axes)])), -1)  # (N, D): reduce over columns
+                m = x2.shape[1]
+                mean = (_rowsum(x2) / dt.type(m))[:, None]
+                xc = x2 - mean
+                var = (np.einsum("ij,ij->i", xc, xc) / dt.type(m))[:, None]
+                inv_std = (1.0 / np.sqrt(var + epsilon)).astype(dt, copy=False)
+            xhat = xc
+            xhat *= inv_std
+            gm, bt = (None if gamma is None else gamma.reshape(-1)), (None if beta is None else beta.reshape(-1))
+        if gm is not None:
+            y = xhat * gm
+            if bt is not None:
+                y += bt
+        else:
+            y = xhat + bt if bt is not None else xhat.copy()
+        if stats is not None:
+            stats.append((mean, var))
+        self.xhat, self.inv_std, self.gamma = xhat, inv_std, gm
+        return y.reshape(x.shape).astype(dt, copy=False)
 
     def backward(self, g):
-        needs, xhat = self.needs, self.xhat
+        needs, xhat, layout = self.needs, self.xhat, self.layout
         gx = gg = gb = None
+        if layout is None:
+            if needs[2]:
+                gb = unbroadcast(g, self.bshape).reshape(self.beshape)      # dbeta = sum g
+            if needs[1]:
+                gg = unbroadcast(g * xhat, self.bshape).reshape(self.gshape)  # dgamma = sum g xhat
+            if needs[0]:
+                dxhat = g * self.gamma if self.gamma is not None else g
+                axes = self.axes
+                gx = dxhat - dxhat.mean(axis=axes, keepdims=True) - \
+                    xhat * (dxhat * xhat).mean(axis=axes, keepdims=True)
+                gx *= self.inv_std
+            return gx, gg, gb
+        g2 = g.reshape(xhat.shape)
+        sum_g = _colsum(g2)                                   # dbeta
+        sum_gx = np.einsum("ij,ij->j", g2, xhat)              # dgamma
         if needs[2]:
-            gb = unbroadcast(g, self.bshape).reshape(self.beshape)  # dbeta = sum g
+            gb = sum_g.reshape(self.beshape)
         if needs[1]:
-            gg = unbroadcast(g * xhat, self.bshape).reshape(self.gshape)  # dgamma = sum g xhat
+            gg = sum_gx.reshape(self.gshape)
         if needs[0]:
-            dxhat = g * self.gamma if self.gamma is not None else g
-            axes = self.axes
-            # dx = (dxhat - mean dxhat - xhat mean(dxhat xhat)) / sqrt(var + eps)
-            gx = dxhat - dxhat.mean(axis=axes, keepdims=True) - xhat * (dxhat * xhat).mean(axis=axes, keepdims=True)
-            gx *= self.inv_std
+            gamma = self.gamma
+            if layout == "bn":
+                m = g2.shape[0]
+                # dx = gamma inv_std (g - dbeta/m - xhat dgamma/m)
+                k = self.inv_std * gamma if gamma is not None else self.inv_std
+                gx = g2 - sum_g / m
+                gx -= xhat * (sum_gx / m)
+                gx *= k
+            else:
+                m = g2.shape[1]
+                dxhat = g2 * gamma if gamma is not None else g2
+                mean_d = (_rowsum(dxhat) / m)[:, None]
+                mean_dx = (np.einsum("ij,ij->i", dxhat, xhat) / m)[:, None]
+                gx = dxhat - mean_d
+                gx -= xhat * mean_dx
+                gx *= self.inv_std
+            gx = gx.reshape(self.shape)
         return gx, gg, gb
 
 
@@ -80,7 +158,9 @@ class AffineNormFn(Function):
         self.gshape = None if gamma is None else gamma.shape
         self.beshape = None if beta is None else beta.shape
         self.bshape = bshape
-        return (x * s + t).astype(x.dtype, copy=False)
+        y = x * s.astype(x.dtype, copy=False)
+        y += t.astype(x.dtype, copy=False)
+        return y
 
     def backward(self, g):
         needs = self.needs
@@ -92,13 +172,11 @@ class AffineNormFn(Function):
 
 
 def batch_norm_train(x, gamma, beta, axes, bshape, epsilon):
-    """Training batch normalisation; returns (y Tensor, batch mean array, batch variance array).
-    The statistics come back (reshaped to gamma's shape by the caller) for the moving averages."""
-    from ..tensor import Tensor
-    xd = x.data if isinstance(x, Tensor) else x
-    mean = xd.mean(axis=axes, keepdims=True)
-    var = ((xd - mean) ** 2).mean(axis=axes, keepdims=True)
-    y = NormalizeFn.apply(x, gamma, beta, axes=axes, bshape=bshape, epsilon=epsilon, mean=mean, var=var)
+    """Training batch normalisation; returns (y Tensor, batch mean, batch variance) where the statistics
+    are arrays with gamma's number of elements (for the moving averages)."""
+    stats = []
+    y = NormalizeFn.apply(x, gamma, beta, axes=axes, bshape=bshape, epsilon=epsilon, stats=stats)
+    mean, var = stats[0]
     return y, mean, var
 
 

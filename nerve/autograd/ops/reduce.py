@@ -4,11 +4,11 @@ import numpy as np
 from ..function import Function
 
 
-def one_axis(axis, ndim, name):
+def one_axis(axis, ndim, name, what=None):
     """Normalise a single int axis to [0, ndim), with an error naming the op (no silent wrap-around)."""
     if not isinstance(axis, (int, np.integer)) or not -ndim <= axis < ndim:
-        raise ValueError(f"{name}: argument 'axis' expected an int in [{-ndim}, {ndim}) for an input of rank "
-                         f"{ndim}, got {axis!r}")
+        raise ValueError(f"{name}: argument 'axis' expected an int in [{-ndim}, {ndim}) for "
+                         f"{what or f'an input of rank {ndim}'}, got {axis!r}")
     return int(axis) % ndim
 
 

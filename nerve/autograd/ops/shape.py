@@ -63,7 +63,7 @@ class Stack(Function):
             if x.shape != xs[0].shape:
                 raise ValueError(f"stack: tensor {i} has shape {tuple(x.shape)}, expected {tuple(xs[0].shape)} "
                                  f"(all inputs must have the same shape)")
-        self.axis = one_axis(axis, xs[0].ndim + 1, "stack")
+        self.axis = one_axis(axis, xs[0].ndim + 1, "stack", f"inputs of rank {xs[0].ndim}")
         return np.stack(xs, axis=self.axis)
 
     def backward(self, g):

@@ -1,0 +1,114 @@
+"""Embedding (Keras 3): integer indices -> rows of a trainable (input_dim, output_dim) matrix.
+
+The lookup is one fused gather node: forward E[idx]; backward scatter-adds the output gradient into the
+rows that were read, dE = sum over positions p with idx[p] = k of dY[p] (repeated indices accumulate).
+"""
+import numpy as np
+
+from .. import constraints, initializers, regularizers
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ..saving.registry import register, serialize
+from .layer import Layer
+
+
+class EmbeddingGatherFn(Function):
+    """y = E[idx] (any index shape); dE = scatter_add(idx, dy)."""
+    name = "embedding_gather"
+
+    def forward(self, e, idx):
+        self.idx, self.shape = idx, e.shape
+        return e[idx]
+
+    def backward(self, g):
+        if not self.needs[0]:
+            return None, None
+        d = self.shape[1]
+        flat = self.idx.reshape(-1)
+        g2 = g.reshape(-1, d)
+        ge = np.zeros(self.shape, g.dtype)
+        if flat.size:
+            # sort once, then one reduceat per run of equal indices (faster than np.add.at for large batches)
+            order = np.argsort(flat, kind="stable")
+            s = flat[order]
+            starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+            ge[s[starts]] = np.add.reduceat(g2[order], starts, axis=0)
+        return ge, None
+
+
+@register("layers")
+class Embedding(Layer):
+    """Turns positive integer indices into dense vectors of size ``output_dim`` (Keras ``Embedding``).
+
+    ``mask_zero=True`` treats index 0 as padding: the output carries a mask (batch, ...) = (inputs != 0)
+    that recurrent layers use to skip the padded steps (index 0 is then reserved: ``input_dim`` should be
+    the vocabulary size + 1). Float inputs (e.g. padded sequences stored as float32) are cast to integers.
+    """
+
+    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
+                 embeddings_constraint=None, mask_zero=False, weights=None, lora_rank=None, **kwargs):
+        kwargs.pop("input_length", None)
+        super().__init__(**kwargs)
+        for arg, v in (("input_dim", input_dim), ("output_dim", output_dim)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0:
+                raise ValueError(f"Embedding '{self.name}': argument '{arg}' expected a positive integer, got {v!r}")
+        self.input_dim, self.output_dim = int(input_dim), int(output_dim)
+        self.embeddings_initializer = initializers.get(embeddings_initializer)
+        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.embeddings_constraint = constraints.get(embeddings_constraint)
+        self.mask_zero = bool(mask_zero)
+        self.supports_masking = self.mask_zero
+        self.autocast = False
+        self._initial_weights = weights
+        self.lora_rank = lora_rank
+
+    def build(self, input_shape=None):
+        self.embeddings = self.add_weight(shape=(self.input_dim, self.output_dim),
+                                          initializer=self.embeddings_initializer,
+                                          regularizer=self.embeddings_regularizer,
+                                          constraint=self.embeddings_constraint, name="embeddings")
+        self.built = True
+        if self._initial_weights is not None:
+            w = self._initial_weights
+            self.set_weights(w if isinstance(w, (list, tuple)) else [w])
+            self._initial_weights = None
+
+    def _indices(self, inputs):
+        x = inputs.data if isinstance(inputs, Tensor) else np.asarray(inputs)
+        if x.dtype.kind == "f":
+            if not np.all(np.isfinite(x)) or np.any(x != np.round(x)):
+                raise ValueError(f"Embedding '{self.name}': expected integer indices, got non-integer float values")
+            x = x.astype(np.int64)
+        elif x.dtype.kind not in "iub":
+            raise TypeError(f"Embedding '{self.name}': expected integer indices, got dtype {x.dtype}")
+        if x.size and (x.min() < 0 or x.max() >= self.input_dim):
+            bad = x.min() if x.min() < 0 else x.max()
+            raise ValueError(f"Embedding '{self.name}': index {int(bad)} is out of range [0, {self.input_dim}) "
+                             f"(input_dim={self.input_dim})")
+        return x
+
+    def call(self, inputs):
+        return EmbeddingGatherFn.apply(self.embeddings, self._indices(inputs))
+
+    def compute_mask(self, inputs, mask=None):
+        if not self.mask_zero:
+            return None
+        x = inputs.data if isinstance(inputs, Tensor) else np.asarray(inputs)
+        return Tensor._make(x != 0, None, 0)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape) + (self.output_dim,)
+
+    def _output_dtype(self, inputs):
+        return self.dtype
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.update({"input_dim": self.input_dim, "output_dim": self.output_dim,
+                    "embeddings_initializer": serialize(self.embeddings_initializer),
+                    "embeddings_regularizer": serialize(self.embeddings_regularizer),
+                    "embeddings_constraint": serialize(self.embeddings_constraint),
+                    "mask_zero": self.mask_zero})
+        if self.lora_rank is not None:
+            cfg["lora_rank"] = self.lora_rank
+        return cfg
