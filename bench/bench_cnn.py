@@ -1,17 +1,23 @@
 """Fashion-MNIST CNN training step, nerve vs PyTorch eager, side by side in one run (batch 128, Adam 1e-3).
 
-    python bench/bench_cnn.py [STEPS]
+    python bench/bench_cnn.py [STEPS] [--threads N]   (N BLAS / torch threads for both; default 2)
 
 Workload (shared/bench/peers/README.md): Conv2D(32,3,relu)-MaxPool-Conv2D(64,3,relu)-MaxPool-Flatten-
 Dense(128,relu)-Dense(10). Random data of the right shape (the step time does not depend on the values).
 The two frameworks are timed in alternating rounds so that a busy machine hurts both alike; the table
-gives the median ms per step and the ratio nerve/torch. Quote ratios from one run only.
+gives the median wall-clock ms per step, the median CPU ms per step (process time, all threads: on a busy
+machine it shows the work done, while wall time also counts waiting for a core) and the ratios
+nerve/torch. Quote ratios from one run only.
 """
 import os
 import sys
 import time
 
-import numpy as np
+THREADS = int(sys.argv[sys.argv.index("--threads") + 1]) if "--threads" in sys.argv else 2
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, str(THREADS))
+
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -32,7 +38,7 @@ def nerve_step_fn(x, y):
 def torch_step_fn(x, y):
     import torch
     import torch.nn as nn
-    torch.set_num_threads(2)
+    torch.set_num_threads(THREADS)
     torch.manual_seed(0)
     m = nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3), nn.ReLU(),
                       nn.MaxPool2d(2), nn.Flatten(), nn.Linear(1600, 128), nn.ReLU(), nn.Linear(128, 10))
@@ -58,22 +64,26 @@ def main(steps=20):
     except ImportError:
         pass
     times = {k: [] for k in fns}
+    cpu = {k: [] for k in fns}
     for f in fns.values():
         for _ in range(3):
             f()
     for _ in range(steps):
         for k, f in fns.items():
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             f()
             times[k].append(time.perf_counter() - t)
+            cpu[k].append(time.process_time() - c)
     med = {k: float(np.median(v)) * 1e3 for k, v in times.items()}
-    print(f"CNN train step, batch 128 ({steps} steps each, alternating; median ms/step)")
+    medc = {k: float(np.median(v)) * 1e3 for k, v in cpu.items()}
+    print(f"CNN train step, batch 128, {THREADS} thread(s) ({steps} steps each, alternating; medians)")
     for k, v in med.items():
-        print(f"  {k:6s} {v:8.1f} ms/step   ({v * 469 / 1e3:6.1f} s/epoch)")
+        print(f"  {k:6s} wall {v:8.1f} ms/step ({v * 469 / 1e3:6.1f} s/epoch)   cpu {medc[k]:8.1f} ms/step")
     if "torch" in med:
-        print(f"  ratio nerve/torch: {med['nerve'] / med['torch']:.2f}")
-    return med
+        print(f"  ratio nerve/torch: wall {med['nerve'] / med['torch']:.2f}, cpu {medc['nerve'] / medc['torch']:.2f}")
+    return med, medc
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 20)
+    args = [a for i, a in enumerate(sys.argv[1:], 1) if a != "--threads" and sys.argv[i - 1] != "--threads"]
+    main(int(args[0]) if args else 20)

@@ -1,6 +1,6 @@
 """Per-op overhead of nerve vs PyTorch eager vs raw NumPy, side by side in one run.
 
-    python bench/bench_ops.py [--quick]
+    python bench/bench_ops.py [--quick] [--wall] [--gemm-only]
 
 Each case is timed with timeit, best of several repeats, and reported in microseconds per op
 (the 10-op chain is divided by 10). Tiny ops run on one thread in every library, so they are timed
@@ -166,6 +166,34 @@ def matmul_case():
     return ("matmul 128x784 @ 784x256 fwd+bwd", nfb, tfb, lambda: (a @ b, g @ b.T, a.T @ g), 1)
 
 
+def one_thread():
+    """Context manager: NumPy's BLAS and torch on one thread (None without threadpoolctl)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return None
+
+    class _One:
+        def __enter__(self):
+            self.limits = threadpool_limits(limits=1)
+            if torch is not None:
+                torch.set_num_threads(1)
+
+        def __exit__(self, *exc):
+            self.limits.unregister()
+            if torch is not None:
+                torch.set_num_threads(2)
+    return _One()
+
+
+def row(name, nf, tf, npf, per, repeat, clock):
+    t_np = best_us(npf, repeat, per, clock)
+    t_n = best_us(nf, repeat, per, clock)
+    t_t = best_us(tf, repeat, per, clock) if tf is not None else float("nan")
+    print(f"{name:<40}{t_np:>11.2f}{t_n:>11.2f}{t_t:>11.2f}{t_n / t_t:>12.2f}x")
+    return t_n / t_t
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     repeat = 3 if "--quick" in argv else 5
@@ -175,24 +203,24 @@ def main(argv=None):
     print(f"python {platform.python_version()}, numpy {np.__version__}, nerve {nerve.__version__}, "
           f"torch {torch.__version__ if torch else 'not installed'} (set_num_threads(2)), "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; best of {repeat} repeats; "
-          f"tiny ops timed by {'wall clock' if tiny_clock is time.perf_counter else 'thread CPU time'}, "
-          f"GEMM by wall clock")
-    groups = [("(8, 8) float32, requires_grad", tiny_cases((8, 8)) + [chain_case((8, 8))]),
-              ("(4,) float32, requires_grad", tiny_cases((4,))[:4]),
-              ("GEMM", [matmul_case()])]
-    header = f"{'case':<38}{'numpy us':>10}{'nerve us':>10}{'torch us':>10}{'nerve/torch':>13}"
+          f"tiny ops timed by {'wall clock' if tiny_clock is time.perf_counter else 'thread CPU time'}")
+    header = f"{'case':<40}{'numpy us':>11}{'nerve us':>11}{'torch us':>11}{'nerve/torch':>13}"
     tiny_ratios = []
-    for title, cases in groups:
-        print(f"\n{title}\n{header}\n{'-' * len(header)}")
-        clock = time.perf_counter if title == "GEMM" else tiny_clock
-        for name, nf, tf, npf, per in cases:
-            t_np = best_us(npf, repeat, per, clock)
-            t_n = best_us(nf, repeat, per, clock)
-            t_t = best_us(tf, repeat, per, clock) if tf is not None else float("nan")
-            ratio = t_n / t_t
-            if title != "GEMM" and tf is not None:
-                tiny_ratios.append(ratio)
-            print(f"{name:<38}{t_np:>10.2f}{t_n:>10.2f}{t_t:>10.2f}{ratio:>12.2f}x")
+    if "--gemm-only" not in argv:
+        for title, cases in [("(8, 8) float32, requires_grad", tiny_cases((8, 8)) + [chain_case((8, 8))]),
+                             ("(4,) float32, requires_grad", tiny_cases((4,))[:4])]:
+            print(f"\n{title}\n{header}\n{'-' * len(header)}")
+            for case in cases:
+                r = row(*case, repeat, tiny_clock)
+                if case[2] is not None:
+                    tiny_ratios.append(r)
+    print(f"\nGEMM (2 threads: wall clock; 1 thread: thread CPU time)\n{header}\n{'-' * len(header)}")
+    name, nf, tf, npf, per = matmul_case()
+    row(name, nf, tf, npf, per, repeat, time.perf_counter)
+    one = one_thread()
+    if one is not None:
+        with one:
+            row(name.replace("fwd+bwd", "1 thread"), nf, tf, npf, per, repeat, time.thread_time)
     if tiny_ratios:
         gm = math.exp(sum(math.log(r) for r in tiny_ratios) / len(tiny_ratios))
         print(f"\ntiny ops: geometric mean nerve/torch = {gm:.2f}x over {len(tiny_ratios)} cases "

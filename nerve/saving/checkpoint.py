@@ -11,6 +11,10 @@ previous checkpoint intact:
   callbacks.npz      arrays inside callback states (EarlyStopping's best weights), referenced from the
                      JSON as {"__array__": key}
 Reading validates it like a model archive (allow-listed members, JSON, numeric npz, matching shapes).
+
+By hand: ``ck = restore_checkpoint(path, model, callbacks=[...])`` then
+``model.fit(..., initial_epoch=ck.epoch, callbacks=[...])`` continues exactly; ``BackupAndRestore`` does
+both itself (it sets ``model._initial_epoch``, which the fit loop reads after ``on_train_begin``).
 """
 import datetime
 

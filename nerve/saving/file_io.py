@@ -135,7 +135,8 @@ def read_zip(path, allowed, required, what):
             try:
                 with z.open(info) as f:
                     data = f.read(limit + 1)  # never trust the declared size (zip bombs)
-            except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, RuntimeError, NotImplementedError) as e:
+            except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, RuntimeError,
+                    NotImplementedError) as e:
                 raise ArchiveError(f"{what}: member {info.filename!r} of {path!r} cannot be read (truncated or "
                                    f"corrupt?): {e}") from None
             if len(data) > limit:

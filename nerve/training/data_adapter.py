@@ -196,8 +196,10 @@ class ArrayIterator:
             self.sample_weight = class_weight_to_sample_weight(self.y, class_weight, self.sample_weight)
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
-        self.steps_per_epoch = steps_per_epoch
         self._batches_per_pass = int(math.ceil(self.n / self.batch_size))
+        if steps_per_epoch is not None and fn_name != "fit":  # evaluate/predict: at most one pass over the data
+            steps_per_epoch = min(steps_per_epoch, self._batches_per_pass)
+        self.steps_per_epoch = steps_per_epoch
         self._pass = None
 
     @property

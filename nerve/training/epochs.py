@@ -64,15 +64,16 @@ def run_fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_spli
     for epoch in range(initial_epoch, epochs):
         model.reset_metrics()
         cbs.on_epoch_begin(epoch)
-        logs = {}
+        logs, ran = {}, False
         for step, batch in iterator:
+            ran = True
             cbs.on_train_batch_begin(step)
             logs = model.train_step(batch)
             cbs.on_train_batch_end(step, logs)
             if model.stop_training:
                 break
         iterator.on_epoch_end()
-        if not logs:
+        if not ran:
             break  # the generator ran out of data (warned by the iterator)
         epoch_logs = dict(pythonify_logs(model._get_metrics_result_or_logs(logs)))
         if val_iterator is not None and _should_eval(epoch, validation_freq):

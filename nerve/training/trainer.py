@@ -225,10 +225,11 @@ class Trainer:
         if getattr(self.optimizer, "requires_closure", False):
             return self._closure_train_step(x, y, sample_weight)
         variables = self._set_gradient_flags()
+        first = variables is None
         with backend.enable_grad(), backend.training_mode(True):
             y_pred = self(x, training=True)
             loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True)
-        if variables is None:  # built by this first forward (weights created on first call)
+        if first:  # the model was built by this forward (weights are created on the first call)
             variables = self._set_gradient_flags()
         self._loss_tracker.update_state(float(loss.data), sample_weight=self._batch_size_of(x))
         for v in variables:
@@ -236,6 +237,10 @@ class Trainer:
         if loss.requires_grad and variables:
             loss.backward()
             self.optimizer.apply([v.grad for v in variables], variables)
+        if first:  # frozen weights took part in that first graph: drop what they received
+            for w in self.weights:
+                if not w.requires_grad:
+                    w.grad = None
         return self.compute_metrics(x, y, y_pred, sample_weight)
 
     def _closure_train_step(self, x, y, sample_weight):

@@ -74,19 +74,20 @@ def _torch_run(mod, x_t, g_t):
     return y, x_t.grad
 
 
-@pytest.mark.parametrize("padding, strides, dilation", [("valid", 1, 1), ("same", 1, 1), ("valid", 2, 1),
-                                                        ("same", 1, 2), ("valid", 1, 3)])
-def test_conv2d_matches_torch(padding, strides, dilation):
+@pytest.mark.parametrize("padding, strides, dilation, cin", [
+    ("valid", 1, 1, 3), ("same", 1, 1, 3), ("valid", 2, 1, 3), ("same", 1, 2, 3), ("valid", 1, 3, 3),
+    ("valid", 1, 1, 9), ("valid", 2, 1, 9), ("same", 1, 2, 9)])  # cin >= 8 takes the shifted-GEMM input gradient
+def test_conv2d_matches_torch(padding, strides, dilation, cin):
     rng = np.random.default_rng(0)
     with nerve.backend.precision("float64"):
         layer = L.Conv2D(4, (3, 3), strides=strides, padding=padding, dilation_rate=dilation, dtype="float64")
-        x = rng.standard_normal((2, 9, 8, 3))
+        x = rng.standard_normal((2, 9, 8, cin))
         layer(x)
         layer.set_weights([rng.standard_normal(w.shape) for w in layer.weights])
         y, gx, (gw, gb) = _grads(layer, x, g := rng.standard_normal(layer.compute_output_shape(x.shape)))
     kernel, bias = layer.get_weights()
     tp = "same" if padding == "same" else 0
-    conv = torch.nn.Conv2d(3, 4, 3, stride=strides, padding=tp, dilation=dilation).double()
+    conv = torch.nn.Conv2d(cin, 4, 3, stride=strides, padding=tp, dilation=dilation).double()
     with torch.no_grad():
         conv.weight.copy_(torch.tensor(kernel.transpose(3, 2, 0, 1)))
         conv.bias.copy_(torch.tensor(bias))

@@ -3,20 +3,11 @@ import numpy as np
 import pytest
 
 
-def model_classes():
-    try:
-        from nerve.models import Model, Sequential
-    except ImportError:  # until nerve/models/__init__.py exports them
-        from nerve.models.model import Model
-        from nerve.models.sequential import Sequential
-    return Model, Sequential
-
-
 @pytest.fixture
 def make_sequential():
     def make(compile=True):
         from nerve.layers import Dense, Input
-        _, Sequential = model_classes()
+        from nerve.models import Sequential
         m = Sequential([Input(shape=(4,)), Dense(8, activation="relu"), Dense(3, activation="softmax")])
         if compile:
             m.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
@@ -29,7 +20,7 @@ def make_functional():
     """Two inputs, a merge, two Dense branches."""
     def make(compile=True):
         from nerve.layers import Concatenate, Dense, Input
-        Model, _ = model_classes()
+        from nerve.models import Model
         a, b = Input(shape=(3,), name="a"), Input(shape=(2,), name="b")
         h = Concatenate()([Dense(5, activation="tanh")(a), Dense(4)(b)])
         out = Dense(1)(h)

@@ -116,8 +116,7 @@ def test_overwrite_false(tmp_path, make_sequential):
 
 def test_custom_layer_needs_registration_or_custom_objects(tmp_path):
     from nerve.layers import Dense, Input, Layer
-    from tests.saving.conftest import model_classes
-    Model, _ = model_classes()
+    from nerve.models import Model
 
     class Scale(Layer):
         def __init__(self, factor=2.0, **kw):
@@ -145,8 +144,7 @@ def test_custom_layer_needs_registration_or_custom_objects(tmp_path):
 
 def test_lambda_with_unregistered_function_is_refused_at_save(tmp_path):
     from nerve.layers import Input, Lambda
-    from tests.saving.conftest import model_classes
-    Model, _ = model_classes()
+    from nerve.models import Model
     inp = Input(shape=(2,))
     m = Model(inp, Lambda(lambda t: t * 2)(inp))
     with pytest.raises(TypeError, match="never serialises Python code"):
@@ -215,3 +213,22 @@ def test_nested_model_batchnorm_and_registered_subclass(tmp_path):
     s2 = saving.load_model(p)
     assert type(s2) is TwoLayer and s2.units == 4
     np.testing.assert_array_equal(s2.predict(x, verbose=0), s.predict(x, verbose=0))
+
+
+def test_lambda_with_registered_function_round_trips(tmp_path):
+    from nerve import ops
+    from nerve.layers import Input, Lambda
+    from nerve.models import Model
+    from nerve.saving import register_keras_serializable
+
+    @register_keras_serializable("tests")
+    def double_relu(t):
+        return ops.relu(t) * 2
+
+    inp = Input(shape=(3,))
+    m = Model(inp, Lambda(double_relu)(inp))
+    p = str(tmp_path / "lam.keras")
+    m.save(p)
+    m2 = saving.load_model(p)
+    x = np.array([[-1.0, 0.5, 2.0]], "float32")
+    np.testing.assert_array_equal(m2.predict(x, verbose=0), [[0.0, 1.0, 4.0]])

@@ -361,3 +361,10 @@ def test_input_validation_errors():
         model.predict(None)
     with pytest.raises(ValueError, match="expected last axis 2"):
         model.fit(np.random.rand(10, 3).astype("float32"), y, verbose=0)
+
+
+def test_predict_and_evaluate_steps_stop_at_the_end_of_the_data():
+    x = np.random.rand(10, 2).astype("float32")
+    model = mlp()
+    assert model.predict(x, batch_size=4, steps=2, verbose=0).shape == (8, 1)
+    assert model.predict(x, batch_size=4, steps=50, verbose=0).shape == (10, 1)

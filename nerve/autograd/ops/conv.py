@@ -93,9 +93,20 @@ class Conv2DFn(Function):
             gw = (self.cols.T @ g2).reshape(self.w.shape)
         if len(self.needs) > 2 and self.needs[2]:
             gb = g2.sum(axis=0)
-        if self.needs[0]:
+        if self.needs[0] and c < 8:  # few channels: one GEMM, then col2im (kh*kw strided adds)
             dcols = (g2 @ self.w.reshape(kh * kw * c, f).T).reshape(n, oh, ow, kh, kw, c)
             dxp = col2im(dcols, pshape, kh, kw, sh, sw, dh, dw, oh, ow)
+            gx = dxp[:, ph[0]: pshape[1] - ph[1], pw[0]: pshape[2] - pw[1], :]
+        elif self.needs[0]:
+            # dx_pad[:, i*d + p*s, j*d + q*s, :] += dy[:, p, q, :] @ W[i, j].T : kh*kw GEMMs accumulated into
+            # shifted strided slices (PERFORMANCE.md: cheaper than one GEMM + col2im of the big dcols)
+            dxp = np.zeros(pshape, g2.dtype)
+            buf = np.empty((g2.shape[0], c), g2.dtype)
+            for i in range(kh):
+                for j in range(kw):
+                    np.matmul(g2, self.w[i, j].T, out=buf)
+                    dxp[:, i * dh: i * dh + (oh - 1) * sh + 1: sh, j * dw: j * dw + (ow - 1) * sw + 1: sw, :] += \
+                        buf.reshape(n, oh, ow, c)
             gx = dxp[:, ph[0]: pshape[1] - ph[1], pw[0]: pshape[2] - pw[1], :]
         return gx, gw, gb
 
