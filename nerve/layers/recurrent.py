@@ -9,8 +9,9 @@ runs the same math with composite ops.
 
 Masks (from ``Embedding(mask_zero=True)`` or ``Masking``, or the ``mask`` argument) are (batch, timesteps)
 booleans: at a masked step the states are kept and the output repeats the previous one (zeros with
-``zero_output_for_mask=True``). With ``go_backwards`` the sequence is read from the end and a returned
-sequence is in processing (reversed) order, as in Keras.
+``zero_output_for_mask=True``; before the first unmasked step the output is zeros even with an initial
+state). With ``go_backwards`` the sequence is read from the end and a returned sequence is in processing
+(reversed) order, as in Keras.
 """
 import numpy as np
 
@@ -238,7 +239,18 @@ class _FusedRNN(RNN):
         kw = dict(return_sequences=self.return_sequences, go_backwards=self.go_backwards,
                   zero_masked=self.zero_output_for_mask)
         res = self._kernel.apply(x, c.kernel, c.recurrent_kernel, c.bias, *init, mask, **kw)
-        return res[0], list(res[1:])
+        out = res[0]
+        if mask is not None and init[0] is not None and not self.zero_output_for_mask:
+            # Keras: before the first unmasked step the output is zeros (not the held initial state)
+            seen = np.logical_or.accumulate(mask[:, ::-1] if self.go_backwards else mask, axis=1)
+            keep = seen[..., None] if self.return_sequences else seen[:, -1:]
+            if not keep.all():
+                out = out * keep.astype(out.dtype)
+        elif mask is not None and self.zero_output_for_mask and not self.return_sequences:
+            last = mask[:, :1] if self.go_backwards else mask[:, -1:]  # the last processed step
+            if not last.all():
+                out = out * last.astype(out.dtype)
+        return out, list(res[1:])
 
     def get_config(self):
         cfg = Layer.get_config(self)

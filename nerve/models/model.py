@@ -157,6 +157,11 @@ class Model(Trainer, Layer):
     def load_weights(self, filepath, **kwargs):
         return self._saving_api("load_weights")(self, filepath, **kwargs)
 
+    def export(self, filepath, format="onnx", verbose=True, input_signature=None, **kwargs):
+        """Keras 3's ``Model.export``; nerve writes ONNX (nerve.integrations.onnx_export)."""
+        from ..integrations.onnx_export import export_model
+        return export_model(self, filepath, format=format, verbose=verbose, input_signature=input_signature, **kwargs)
+
 
 def _is_metric(value):
     return (hasattr(value, "update_state") and hasattr(value, "result") and hasattr(value, "reset_state")

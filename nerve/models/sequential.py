@@ -26,6 +26,8 @@ class Sequential(Model):
             for layer in layers:
                 self.add(layer, rebuild=False)
             self._maybe_rebuild()
+        if not trainable:
+            self.trainable = False  # propagate to the layers, as Keras does
 
     # ------------------------------------------------------------------ building the stack
     def add(self, layer, rebuild=True):

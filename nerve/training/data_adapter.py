@@ -70,12 +70,6 @@ def _to_array(a):
     return out
 
 
-def _is_array_like(x):
-    return all(backend.is_array(a) or isinstance(a, (Tensor, np.generic, int, float)) or
-               (isinstance(a, (list, tuple)) and not any(isinstance(v, (list, tuple, dict)) for v in a)) or
-               hasattr(a, "__array__") for a in flatten(x))
-
-
 def is_array_data(x):
     """True for arrays / nested arrays (batched here); False for generators and PyDataset-like objects."""
     if x is None:

@@ -1,7 +1,7 @@
 """The epoch loop of ``Model.fit`` (Keras 3 order of callback hooks and of the logs)."""
 from .callback_list import CallbackList, pythonify_logs
-from .data_adapter import (ArrayIterator, GeneratorIterator, is_array_data, make_iterator, num_samples,
-                           _standardize, train_validation_split, unpack_x_y_sample_weight)
+from .data_adapter import (_standardize, is_array_data, make_iterator, num_samples, train_validation_split,
+                           unpack_x_y_sample_weight)
 
 
 def _should_eval(epoch, validation_freq):
@@ -45,7 +45,8 @@ def run_fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_spli
     iterator = make_iterator("fit", x, y, sample_weight, batch_size, steps_per_epoch, shuffle, class_weight)
     val_iterator = None
     if validation_data is not None:
-        if isinstance(validation_data, (tuple, list)) and is_array_data(validation_data[0] if validation_data else None):
+        first = validation_data[0] if isinstance(validation_data, (tuple, list)) and validation_data else None
+        if first is not None and is_array_data(first):
             vx, vy, vsw = unpack_x_y_sample_weight(tuple(validation_data))
             val_iterator = make_iterator("fit", vx, vy, vsw, validation_batch_size or batch_size, validation_steps,
                                          shuffle=False)
@@ -88,5 +89,3 @@ def run_fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_spli
     cbs.on_train_end(training_logs)
     return model.history
 
-
-__all__ = ["run_fit", "resolve_verbose", "ArrayIterator", "GeneratorIterator"]

@@ -9,10 +9,14 @@ Format: ``469/469 ━━━━━━━━━━━━━━━━━━━━ 2
 """
 import math
 import os
+import re
 import sys
 import time
 
 from ._callback_base import Callback
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def _stdout():
@@ -120,13 +124,15 @@ class Progbar:
             if finalize:
                 line += f" {elapsed:.0f}s {format_time_per_unit(per_unit, self.unit_name)}"
             elif self.target is not None:
-                line += f" {format_eta(per_unit * (self.target - current))} {format_time_per_unit(per_unit, self.unit_name)}"
+                eta = format_eta(per_unit * (self.target - current))
+                line += f" {eta} {format_time_per_unit(per_unit, self.unit_name)}"
             else:
                 line += f" {elapsed:.0f}s {format_time_per_unit(per_unit, self.unit_name)}"
             line += metrics
             if self._dynamic:
-                pad = max(0, self._prev_width - len(line))
-                self._prev_width = len(line)
+                width = len(_ANSI.sub("", line))  # visible characters: pad over a longer previous line
+                pad = max(0, self._prev_width - width)
+                self._prev_width = width
                 self._write("\r" + line + " " * pad + ("\n" if finalize else ""))
             else:
                 self._write(line + "\n")

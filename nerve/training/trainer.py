@@ -14,8 +14,8 @@ from .. import backend
 from ..autograd.tensor import Tensor
 from .callback_list import CallbackList, pythonify_logs
 from .compile_utils import CompileLoss, CompileMetrics
-from .data_adapter import (_standardize, class_weight_to_sample_weight, is_array_data, make_iterator, num_samples,
-                           train_validation_split, unpack_x_y_sample_weight)
+from .data_adapter import (_standardize, class_weight_to_sample_weight, make_iterator, num_samples,
+                           unpack_x_y_sample_weight)
 from .epochs import resolve_verbose, run_fit
 
 
@@ -192,6 +192,17 @@ class Trainer:
             total = total + t
         return total
 
+    def _compute_loss(self, x, y, y_pred, sample_weight, training):
+        """Call compute_loss, also when an override predates its 'training' argument (Keras 3.3)."""
+        has = self.__dict__.get("_compute_loss_has_training")
+        if has is None:
+            import inspect
+            has = self.__dict__["_compute_loss_has_training"] = \
+                "training" in inspect.signature(self.compute_loss).parameters
+        if has:
+            return self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=training)
+        return self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight)
+
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         if self._compile_metrics is not None:
             outs = self._flat_outputs(y_pred)
@@ -228,7 +239,7 @@ class Trainer:
         first = variables is None
         with backend.enable_grad(), backend.training_mode(True):
             y_pred = self(x, training=True)
-            loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True)
+            loss = self._compute_loss(x, y, y_pred, sample_weight, True)
         if first:  # the model was built by this forward (weights are created on the first call)
             variables = self._set_gradient_flags()
         self._loss_tracker.update_state(float(loss.data), sample_weight=self._batch_size_of(x))
@@ -255,7 +266,7 @@ class Trainer:
         def closure():
             with backend.enable_grad(), backend.training_mode(True):
                 y_pred = self(x, training=True)
-                loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True)
+                loss = self._compute_loss(x, y, y_pred, sample_weight, True)
             last["y_pred"], last["loss"] = y_pred, loss
             return loss
 
@@ -265,7 +276,7 @@ class Trainer:
             self.optimizer.step(closure)
         with backend.no_grad():  # metrics and logged loss at the new point
             y_pred = self(x, training=False)
-            loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=False)
+            loss = self._compute_loss(x, y, y_pred, sample_weight, False)
         self._loss_tracker.update_state(float(loss.data), sample_weight=self._batch_size_of(x))
         return self.compute_metrics(x, y, y_pred, sample_weight)
 
@@ -273,7 +284,7 @@ class Trainer:
         x, y, sample_weight = unpack_x_y_sample_weight(data)
         with backend.no_grad(), backend.training_mode(False):
             y_pred = self(x, training=False)
-            loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=False)
+            loss = self._compute_loss(x, y, y_pred, sample_weight, False)
         self._loss_tracker.update_state(float(loss.data), sample_weight=self._batch_size_of(x))
         return self.compute_metrics(x, y, y_pred, sample_weight)
 
@@ -368,5 +379,3 @@ class Trainer:
         num_samples("predict_on_batch", x)
         return _to_numpy_structure(self.predict_step((x,)))
 
-
-__all__ = ["Trainer", "is_array_data", "train_validation_split"]

@@ -10,6 +10,10 @@ Routed parameters (as in scikeras) make hyper-parameter searches work on any bui
 ``model__units=64`` goes to the builder, ``fit__epochs=5`` to ``Model.fit``, ``optimizer__learning_rate=1e-3``
 is set on the compiled optimizer. They are ordinary estimator parameters: ``get_params`` lists them,
 ``set_params`` / ``clone`` keep them, so ``GridSearchCV(est, {"model__units": [8, 16]})`` works.
+
+nerve extension: ``random_state`` (int) seeds weight initialisation, dropout and shuffling inside each ``fit``
+(the global generator is restored afterwards), which makes fits repeatable; ``None`` (default) draws from
+nerve's global generator as Keras does.
 """
 import inspect
 
@@ -18,6 +22,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, Transfo
 from sklearn.preprocessing import OneHotEncoder
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted
+
+from ..integrations.seeding import seeded
 
 try:  # scikit-learn >= 1.6
     from sklearn.utils.validation import validate_data as _validate_data
@@ -63,43 +69,46 @@ def _recompile_like(clone, original):
 class SKLBase(BaseEstimator):
     """Shared logic: parameters (with routing), model creation, fitting, prediction."""
 
-    def __init__(self, model, warm_start=False, model_kwargs=None, fit_kwargs=None, **routed_params):
+    def __init__(self, model, warm_start=False, model_kwargs=None, fit_kwargs=None, random_state=None,
+                 **routed_params):
         self.model = model
         self.warm_start = warm_start
         self.model_kwargs = model_kwargs
         self.fit_kwargs = fit_kwargs
-        for key, value in routed_params.items():
-            if not _is_routed(key):
-                raise TypeError(f"{type(self).__name__}: unexpected argument {key!r}; extra arguments must be routed "
-                                f"with a prefix {ROUTES} (e.g. model__units=64, fit__epochs=10)")
+        self.random_state = random_state
+        for key, value in routed_params.items():  # validated in fit (scikit-learn: __init__ never raises)
             setattr(self, key, value)
 
     # ------------------------------------------------------------------ parameters
+    def _extra(self):
+        base = set(super().get_params(deep=False))
+        return {k: v for k, v in vars(self).items()
+                if k not in base and not k.startswith("_") and not k.endswith("_")}
+
     def _routed(self, prefix=""):
-        return {k: v for k, v in vars(self).items() if _is_routed(k) and k.startswith(prefix)}
+        return {k: v for k, v in self._extra().items() if _is_routed(k) and k.startswith(prefix)}
 
     def get_params(self, deep=True):
         out = super().get_params(deep=False)
-        out.update(self._routed())
+        out.update(self._extra())
         return out
 
     def set_params(self, **params):
-        base = set(super().get_params(deep=False))
+        """Set parameters, routed ones included; an unknown name is reported by ``fit`` (as scikeras does)."""
         for key, value in params.items():
-            if key in base or _is_routed(key):
-                setattr(self, key, value)
-            else:
-                raise ValueError(f"{type(self).__name__}.set_params: invalid parameter {key!r}; valid parameters are "
-                                 f"{sorted(base)} and routed ones starting with {ROUTES}")
+            if not isinstance(key, str) or not key.isidentifier() or key.startswith("_") or key.endswith("_"):
+                raise ValueError(f"{type(self).__name__}.set_params: invalid parameter name {key!r}")
+            setattr(self, key, value)
         return self
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.non_deterministic = True  # weight initialisation and shuffling draw from nerve's generator
+        # weight initialisation and shuffling draw from nerve's generator unless random_state is set
+        tags.non_deterministic = self.random_state is None
         return tags
 
     def _more_tags(self):  # scikit-learn < 1.6
-        return {"non_deterministic": True}
+        return {"non_deterministic": self.random_state is None}
 
     # ------------------------------------------------------------------ the model
     def _build_model(self, X, y):
@@ -137,15 +146,26 @@ class SKLBase(BaseEstimator):
         return model
 
     def _fit_keras(self, X, y, sample_weight=None, **kwargs):
-        if not (self.warm_start and hasattr(self, "model_")):
-            self.model_ = self._build_model(X, y)
+        bad = sorted(k for k in self._extra() if not _is_routed(k))
+        if bad:
+            raise TypeError(f"{type(self).__name__}: unexpected parameter(s) {bad}; extra parameters must be routed "
+                            f"with a prefix {ROUTES} (e.g. model__units=64, fit__epochs=10)")
         fit_kwargs = dict(self.fit_kwargs or {})
         fit_kwargs.update({k[len("fit__"):]: v for k, v in self._routed("fit__").items()})
         fit_kwargs.update(kwargs)
         fit_kwargs.setdefault("verbose", 0)
         if sample_weight is not None:
-            fit_kwargs["sample_weight"] = np.asarray(sample_weight, dtype="float32")
-        self.history_ = self.model_.fit(X, y, **fit_kwargs).history
+            sample_weight = np.asarray(sample_weight, dtype="float32")
+            if sample_weight.shape != (len(X),):
+                raise ValueError(f"{type(self).__name__}.fit: sample_weight must have shape ({len(X)},), got "
+                                 f"{sample_weight.shape}")
+            if not np.any(sample_weight > 0):
+                raise ValueError(f"{type(self).__name__}.fit: sample_weight is all zero; nothing to fit")
+            fit_kwargs["sample_weight"] = sample_weight
+        with seeded(self.random_state):
+            if not (self.warm_start and hasattr(self, "model_")):
+                self.model_ = self._build_model(X, y)
+            self.history_ = self.model_.fit(X, y, **fit_kwargs).history
         return self
 
     def _predict_raw(self, X):
@@ -170,7 +190,11 @@ class SKLearnClassifier(ClassifierMixin, SKLBase):
         return self._fit_keras(X, y_enc, sample_weight, **kwargs)
 
     def predict_proba(self, X):
-        p = self._predict_raw(X).reshape(len(X) if hasattr(X, "__len__") else -1, -1)
+        check_is_fitted(self, "model_")
+        p = self._predict_raw(X)
+        p = p.reshape(len(p), -1)
+        if len(self.classes_) == 1:  # scikit-learn's one-label case: that label with probability 1
+            return np.ones((len(p), 1), dtype=p.dtype)
         if p.shape[1] == 1:  # one sigmoid unit for two classes
             p = np.hstack([1.0 - p, p])
         if p.shape[1] != len(self.classes_):
@@ -179,7 +203,8 @@ class SKLearnClassifier(ClassifierMixin, SKLBase):
         return p
 
     def predict(self, X):
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
 
 class SKLearnRegressor(RegressorMixin, SKLBase):
@@ -191,8 +216,13 @@ class SKLearnRegressor(RegressorMixin, SKLBase):
         self._y_ndim = y.ndim
         return self._fit_keras(X, y.reshape(-1, 1) if y.ndim == 1 else y, sample_weight, **kwargs)
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
     def predict(self, X):
-        p = self._predict_raw(X)
+        p = self._predict_raw(X).astype("float64")  # scikit-learn expects float64 predictions
         return p.reshape(-1) if self._y_ndim == 1 and p.ndim == 2 and p.shape[1] == 1 else p
 
 
@@ -203,11 +233,16 @@ class SKLearnTransformer(TransformerMixin, SKLBase):
     names a layer of a functional model whose output is the transform (e.g. an autoencoder's code layer).
     """
 
-    def __init__(self, model, warm_start=False, model_kwargs=None, fit_kwargs=None, transform_layer=None,
-                 **routed_params):
+    def __init__(self, model, warm_start=False, model_kwargs=None, fit_kwargs=None, random_state=None,
+                 transform_layer=None, **routed_params):
         super().__init__(model, warm_start=warm_start, model_kwargs=model_kwargs, fit_kwargs=fit_kwargs,
-                         **routed_params)
+                         random_state=random_state, **routed_params)
         self.transform_layer = transform_layer
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]  # nerve computes in floatx
+        return tags
 
     def fit(self, X, y=None, sample_weight=None, **kwargs):
         if y is None:

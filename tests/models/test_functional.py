@@ -59,7 +59,8 @@ def test_multi_input_multi_output_losses_weights_and_logs():
 
 def test_loss_dict_and_per_output_weights_dict():
     m = two_in_two_out()
-    m.compile("sgd", loss={"reg": "mse", "cls": "sparse_categorical_crossentropy"}, loss_weights={"reg": 2.0, "cls": 0.0})
+    m.compile("sgd", loss={"reg": "mse", "cls": "sparse_categorical_crossentropy"},
+              loss_weights={"reg": 2.0, "cls": 0.0})
     xa, xb, y_reg, y_cls = data(32)
     logs = m.evaluate([xa, xb], [y_reg, y_cls], verbose=0, return_dict=True)
     assert logs["loss"] == pytest.approx(2.0 * logs["reg_loss"], rel=1e-5)

@@ -63,9 +63,9 @@ def test_embedding_lstm_beats_bag_of_words_logistic_regression():
         layers.Dense(len(classes), activation="softmax"),
     ])
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    stop = nerve.callbacks.EarlyStopping(monitor="val_loss", patience=1, restore_best_weights=True)
     t0 = time.perf_counter()
-    hist = model.fit(x[tr], y[tr], batch_size=128, epochs=4, validation_split=0.1, callbacks=[stop], verbose=0)
+    # two epochs: like the seed's IMDb recurrent models, these overfit after one or two epochs
+    hist = model.fit(x[tr], y[tr], batch_size=128, epochs=2, verbose=0)
     t_lstm = time.perf_counter() - t0
     _, acc = model.evaluate(x[te], y[te], batch_size=512, verbose=0)
     print(f"twitter sentiment: BoW logistic regression {base_acc:.4f} ({t_base:.1f} s); Embedding+LSTM "

@@ -1,0 +1,89 @@
+import numpy as np
+import pytest
+
+import nerve
+from nerve.generative import GAN, WGAN, build_dcgan_critic, build_dcgan_generator
+from nerve.layers import Dense, Dropout, Input
+from nerve.models import Model
+
+
+def mean_pairwise_distance(a):
+    a = np.asarray(a, np.float64).reshape(len(a), -1)
+    d = np.sqrt(((a[:, None] - a[None]) ** 2).sum(-1))
+    return d[np.triu_indices(len(a), 1)].mean()
+
+
+def mlp_pair(latent=16, dim=64, out_act="sigmoid"):
+    i = Input(shape=(latent,))
+    g = Model(i, Dense(dim, activation="sigmoid")(Dense(128, activation="relu")(i)), name="generator")
+    j = Input(shape=(dim,))
+    d = Model(j, Dense(1, activation=out_act)(Dense(64, activation="relu")(Dropout(0.3)(j))), name="discriminator")
+    return g, d
+
+
+def test_gan_trains_without_saturating_or_collapsing(digits):
+    X, _ = digits
+    g, d = mlp_pair()
+    gan = GAN(g, d, noise="normal")
+    gan.compile(nerve.optimizers.Adam(1e-3, 0.5), nerve.optimizers.Adam(1e-3, 0.5))
+    out = gan.train(X, iterations=600, batch_size=64, sample_interval=200, n_samples=2, seed=0)
+    dacc = np.array(out["dacc"])
+    windows = dacc.reshape(6, 100).mean(1)
+    assert np.all((windows > 0.3) & (windows < 0.95)), windows   # D neither always right nor always fooled
+    assert sorted(out["samples"]) == [0, 200, 400]
+    floor = 0.5 * mean_pairwise_distance(X[:200])                 # a floor measured on the real data
+    samples = gan.generate(200, seed=1)
+    assert samples.shape == (200, 64) and np.all((samples >= 0) & (samples <= 1))
+    assert mean_pairwise_distance(samples) > floor
+
+
+def test_each_phase_updates_only_its_network(digits):
+    X, _ = digits
+    g, d = mlp_pair()
+    gan = GAN(g, d)
+    gan.compile(nerve.optimizers.SGD(0.1), nerve.optimizers.SGD(0.0))  # generator learning rate 0
+    g0, d0 = g.get_weights(), d.get_weights()
+    logs = gan.train_on_batch(X[:32], return_dict=True)
+    assert set(logs) == {"d_loss", "g_loss", "d_acc"}
+    assert all(np.array_equal(a, b) for a, b in zip(g0, g.get_weights()))
+    assert not all(np.array_equal(a, b) for a, b in zip(d0, d.get_weights()))
+    gan.compile(nerve.optimizers.SGD(0.0), nerve.optimizers.SGD(0.1))  # discriminator learning rate 0
+    d1, g1 = d.get_weights(), g.get_weights()
+    gan.train_on_batch(X[:32])
+    assert all(np.array_equal(a, b) for a, b in zip(d1, d.get_weights()))  # frozen during the generator step
+    assert not all(np.array_equal(a, b) for a, b in zip(g1, g.get_weights()))
+    assert all(w.requires_grad == w.trainable for w in g.weights + d.weights)  # flags restored
+
+
+def test_fit_api_and_history(digits):
+    X, _ = digits
+    gan = GAN(*mlp_pair(), noise="normal")
+    gan.compile(nerve.optimizers.Adam(1e-3, 0.5), nerve.optimizers.Adam(1e-3, 0.5))
+    h = gan.fit(X, epochs=2, batch_size=128, verbose=0)
+    assert set(h.history) == {"d_loss", "g_loss", "d_acc"} and len(h.history["d_loss"]) == 2
+    assert gan.evaluate(X[:64], verbose=0, return_dict=True).keys() == {"d_loss", "g_loss", "d_acc"}
+    with pytest.raises(TypeError, match="d_optimizer"):
+        gan.compile(optimizer="adam")
+
+
+def test_wgan_clips_critic_weights(digits):
+    X, _ = digits
+    g, c = mlp_pair(out_act=None)
+    wgan = WGAN(g, c, clip_value=0.01, d_steps=5)
+    wgan.compile(nerve.optimizers.RMSprop(5e-4), nerve.optimizers.RMSprop(5e-4))
+    out = wgan.train(X, iterations=40, batch_size=64, sample_interval=0, seed=0)
+    assert all(np.abs(w.numpy()).max() <= 0.01 + 1e-7 for w in c.trainable_weights)
+    assert np.all(np.isfinite(out["dloss"]))
+    assert out["dloss"][-1] < 0  # E[C(fake)] - E[C(real)]: the critic separates real from fake
+    with pytest.raises(NotImplementedError, match="double backward"):
+        WGAN(g, c, gradient_penalty=10.0)
+
+
+def test_dcgan_step_runs():
+    g, c = build_dcgan_generator(ltnt_dim=8), build_dcgan_critic()
+    gan = GAN(g, c)
+    gan.compile(nerve.optimizers.Adam(2e-4, 0.5), nerve.optimizers.Adam(2e-4, 0.5))
+    x = np.random.default_rng(0).random((4, 28, 28, 1)).astype(np.float32)
+    logs = gan.train_on_batch(x, return_dict=True)
+    assert all(np.isfinite(v) for v in logs.values())
+    assert gan.generate(2).shape == (2, 28, 28, 1)
