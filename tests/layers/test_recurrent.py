@@ -405,3 +405,26 @@ def test_fused_and_cell_loop_agree_on_masks(go_backwards, zero_output, return_se
     loop.set_weights(fused.get_weights())
     np.testing.assert_allclose(fused(x, mask=m, initial_state=h0).numpy(),
                                loop(x, mask=m, initial_state=h0).numpy(), atol=1e-6)
+
+
+def test_masking_layer_feeds_the_mask_and_symbolic_model_uses_it():
+    x = np.random.default_rng(0).normal(size=(2, 4, 3)).astype("float32")
+    x[0, :2] = 0.0  # two padded steps in front of sample 0
+    inp = layers.Input(shape=(4, 3))
+    out = layers.LSTM(5)(layers.Masking(0.0)(inp))
+    model = nerve.Model(inp, out)
+    y = model.predict(x, verbose=0)
+    lstm = model.layers[-1]
+    np.testing.assert_allclose(y[0], lstm(x[:1, 2:]).numpy()[0], atol=1e-6)
+
+
+def test_stateful_reset_to_given_states():
+    layer = layers.GRU(2, stateful=True)
+    x = np.ones((3, 4, 1), "float32")
+    layer(x)
+    layer.reset_states([np.zeros((3, 2), "float32")])
+    a = layer(x).numpy()
+    layer.reset_states()
+    np.testing.assert_allclose(layer(x).numpy(), a, atol=1e-6)
+    with pytest.raises(ValueError, match="batch size"):
+        layer(np.ones((2, 4, 1), "float32"))
