@@ -11,8 +11,9 @@ from .autoencoders import (Autoencoder, ContractiveAutoencoder, build_autoencode
                            build_conv_autoencoder, build_deep_autoencoder, build_denoising_autoencoder,
                            build_linear_autoencoder, build_sparse_autoencoder, corrupt, greedy_layerwise_pretrain,
                            jacobian_penalty)
-from .book_models import (build_bilstm_autoencoder, build_cifar_deep_autoencoder, build_mnist_autoencoder,
-                          build_seq_autoencoder, build_toy_autoencoder)
+from .book_models import (build_basic_autoencoder, build_bilstm_autoencoder, build_cifar_deep_autoencoder,
+                          build_fashion_autoencoder, build_imdb_autoencoder, build_imdb_dropout_autoencoder,
+                          build_mnist_autoencoder, build_seq_autoencoder, build_toy_autoencoder)
 from .anomaly import AnomalyDetector, best_threshold, reconstruction_errors
 from .vae import VAE, build_deep_mnist_vae, build_heart_vae, build_vae, kl_divergence
 from .rbm import DBN, BernoulliRBM
@@ -25,7 +26,9 @@ __all__ = [
     "classification_error", "Autoencoder", "ContractiveAutoencoder", "build_autoencoder",
     "build_contractive_autoencoder", "build_conv_autoencoder", "build_deep_autoencoder",
     "build_denoising_autoencoder", "build_linear_autoencoder", "build_sparse_autoencoder", "corrupt",
-    "greedy_layerwise_pretrain", "jacobian_penalty", "build_bilstm_autoencoder", "build_cifar_deep_autoencoder",
+    "greedy_layerwise_pretrain", "jacobian_penalty", "build_basic_autoencoder", "build_fashion_autoencoder",
+    "build_imdb_autoencoder", "build_imdb_dropout_autoencoder", "build_bilstm_autoencoder",
+    "build_cifar_deep_autoencoder",
     "build_mnist_autoencoder", "build_seq_autoencoder", "build_toy_autoencoder", "AnomalyDetector",
     "best_threshold", "reconstruction_errors", "VAE", "build_deep_mnist_vae", "build_heart_vae", "build_vae",
     "kl_divergence", "DBN", "BernoulliRBM", "GAN", "WGAN", "build_dcgan_critic", "build_dcgan_generator",

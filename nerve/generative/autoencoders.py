@@ -188,10 +188,11 @@ def build_autoencoder(input_dim=784, hidden=(), code_dim=32, activation="relu", 
                       cls=Autoencoder, **cls_kwargs):
     """A symmetric (stacked) autoencoder: input_dim -> hidden... -> code_dim -> reversed(hidden) -> input_dim.
 
-    ``code_activation`` defaults to ``activation``; ``tied=True`` makes each decoder layer a
-    ``DenseTranspose`` of its mirror encoder layer; ``noise`` ('gaussian'/'masking') corrupts the input in
-    training only (denoising AE, clean targets); ``activity_regularizer`` goes on the code layer (sparse
-    AE); ``batch_norm`` / ``dropout`` add Dense -> BN -> activation -> Dropout blocks (deep AE).
+    ``code_activation`` None means the same as ``activation`` (pass "linear" for a linear code);
+    ``tied=True`` makes each decoder layer a ``DenseTranspose`` of its mirror encoder layer;
+    ``noise`` ('gaussian'/'masking') corrupts the input in training only (denoising AE, clean targets);
+    ``activity_regularizer`` goes on the code layer (sparse AE); ``batch_norm`` / ``dropout`` add
+    Dense -> BN -> activation -> Dropout blocks (deep AE).
     The book's shallow MNIST/Fashion models are ``build_autoencoder(784, (), 100, 'tanh', 'tanh', None)``
     (157,684 parameters) and ``build_autoencoder(784, (), 32, 'relu')`` (50,992).
     """
@@ -326,6 +327,10 @@ def greedy_layerwise_pretrain(autoencoder, x, epochs=5, batch_size=256, optimize
     with its mirror decoder layer, train that shallow AE on the codes of the layers below, copy its
     weights back. The outermost pair reconstructs the data with the model's loss; inner pairs use
     ``loss`` on hidden codes. Returns the list of per-stage final losses."""
+    if any(isinstance(lay, BatchNormalization) for m in (autoencoder.encoder, autoencoder.decoder)
+           for lay in m.layers):
+        raise ValueError("greedy_layerwise_pretrain: BatchNormalization blocks are not supported; pretrain a plain "
+                         "stacked autoencoder (build_autoencoder without batch_norm)")
     enc = [lay for lay in autoencoder.encoder.layers if isinstance(lay, Dense)]
     dec = [lay for lay in autoencoder.decoder.layers if isinstance(lay, (Dense, DenseTranspose))]
     if len(enc) != len(dec) or not enc:

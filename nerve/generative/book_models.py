@@ -97,3 +97,44 @@ def build_bilstm_autoencoder(seqnc_lngth=28, n_features=None, ltnt_dim=100):
                            return_sequences=True))(y)
     y = TimeDistributed(Dense(n_features, activation="sigmoid"))(BatchNormalization()(y))
     return Autoencoder(Model(inp, code, name="encoder"), Model(zin, y, name="decoder"), name="ae")
+
+
+def build_basic_autoencoder(input_dim=784, output_dim=100):
+    """seed-000 M15: 784 -> Dense(100, tanh) -> Dense(784) linear; mse, adam (157,684 parameters)."""
+    from .autoencoders import build_autoencoder
+    return build_autoencoder(input_dim, (), output_dim, "tanh", "tanh", None, name="basic_autoencoder")
+
+
+def build_fashion_autoencoder(encoding_dim=32):
+    """seed-000 M18/M19: 784 -> Dense(32, relu) -> Dense(784, sigmoid); binary_crossentropy, adadelta
+    (50,992 parameters). The denoising variant trains it on ``corrupt(x, 'gaussian', 0.5)`` inputs."""
+    from .autoencoders import build_autoencoder
+    return build_autoencoder(784, (), encoding_dim, "relu", "relu", "sigmoid", name="fashion_autoencoder")
+
+
+def build_imdb_autoencoder(inpt_dim=512, ltnt_dim=256, batch_norm=True):
+    """seed-001 Ch.8 IMDb shallow AE: Dense(256) -> [BatchNormalization] -> sigmoid -> Dense(512, sigmoid)
+    (263,936 parameters with BN, 262,912 without). Book: binary_crossentropy, adam, 20 epochs, batch 64."""
+    inp = Input(shape=(inpt_dim,))
+    x = Dense(ltnt_dim)(inp)
+    if batch_norm:
+        x = BatchNormalization()(x)
+    code = Activation("sigmoid")(x)
+    zin = Input(shape=(ltnt_dim,))
+    y = Dense(inpt_dim, activation="sigmoid")(zin)
+    return Autoencoder(Model(inp, code, name="encoder"), Model(zin, y, name="decoder"), name="imdb_autoencoder")
+
+
+def build_imdb_dropout_autoencoder(inpt_dim=512, ltnt_dim=128, dropout=0.1):
+    """seed-001 Ch.8 IMDb AE: Dense(inpt_dim // 2) -> relu -> [Dropout(0.1)] -> Dense(128) -> relu ->
+    Dense(512, relu) (230,272 parameters; the book's ``inpt_dim/2`` float is fixed as ``//``). Book:
+    binary_crossentropy, adagrad, 100 epochs, batch 64."""
+    inp = Input(shape=(inpt_dim,))
+    x = Activation("relu")(Dense(inpt_dim // 2)(inp))
+    if dropout:
+        x = Dropout(dropout)(x)
+    code = Activation("relu")(Dense(ltnt_dim)(x))
+    zin = Input(shape=(ltnt_dim,))
+    y = Dense(inpt_dim, activation="relu")(zin)
+    return Autoencoder(Model(inp, code, name="encoder"), Model(zin, y, name="decoder"),
+                       name="imdb_dropout_autoencoder")

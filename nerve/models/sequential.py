@@ -95,12 +95,26 @@ class Sequential(Model):
     def call(self, inputs, training=None, mask=None):
         if not self.layers:
             raise ValueError(f"Sequential '{self.name}': the model has no layers; add layers before calling it")
-        x = inputs
+        x = self._adjust_rank(inputs) if self._functional is not None else inputs
         for layer in self._layers:
             if isinstance(layer, InputLayer):
                 continue
             x = layer(x, training=training) if training is not None else layer(x)
         return x
+
+    def _adjust_rank(self, x):
+        """As Keras 3 (Functional._adjust_input_rank): data one rank off the declared input is squeezed or
+        expanded along a trailing axis of size 1; any other rank is refused, naming expected and actual."""
+        ref = tuple(self._layers[0].batch_shape)
+        nd = getattr(x, "ndim", None)
+        if nd is None or nd == len(ref):
+            return x
+        if nd == len(ref) + 1 and x.shape[-1] == 1:
+            return x.reshape(tuple(x.shape[:-1]))
+        if nd == len(ref) - 1 and ref[-1] == 1:
+            return x.reshape(tuple(x.shape) + (1,))
+        raise ValueError(f"Sequential '{self.name}': argument 'inputs' expected rank {len(ref)} (shape {ref}), got "
+                         f"data of shape {tuple(x.shape)}")
 
     def _check_can_predict(self):
         if not self.layers:

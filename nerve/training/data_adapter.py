@@ -122,6 +122,40 @@ def num_samples(fn_name, x, y=None, sample_weight=None):
     return nx
 
 
+def _named_arrays(label, part):
+    """(name, array) pairs of a nested structure: 'x', 'x[0]', "x['image']"."""
+    if isinstance(part, dict):
+        return [p for k in part for p in _named_arrays(f"{label}[{k!r}]", part[k])]
+    if isinstance(part, (list, tuple)):
+        return [p for i, v in enumerate(part) for p in _named_arrays(f"{label}[{i}]", v)]
+    return [] if part is None else [(label, part)]
+
+
+def check_finite_and_numeric(fn_name, x, y=None, sample_weight=None, finite=True):
+    """Reject complex/datetime/void arrays and NaN/Inf values, naming the argument, the count and the first
+    offending index (one ``np.isfinite`` pass per floating array). String and object arrays pass: a
+    TextVectorization first layer takes them, and other layers reject them naming the layer."""
+    for label, part in (("x", x), ("y", y), ("sample_weight", sample_weight)):
+        for name, a in _named_arrays(label, part):
+            kind = getattr(getattr(a, "dtype", None), "kind", None)
+            if kind is None:
+                continue
+            if kind in "cmMV":  # strings/objects are left to the first layer (TextVectorization takes them)
+                raise TypeError(f"{fn_name}: argument '{name}' expected a real numeric array (bool, int or float), "
+                                f"got dtype {a.dtype} of shape {tuple(a.shape)}")
+            if kind != "f" or not finite:
+                continue
+            xp = backend.get_array_module(a)
+            bad = ~xp.isfinite(a)
+            count = int(bad.sum())
+            if count:
+                first = tuple(int(i) for i in np.unravel_index(int(backend.to_numpy(bad.ravel().argmax())),
+                                                               a.shape))
+                value = backend.to_numpy(a[first]).item()
+                raise ValueError(f"{fn_name}: argument '{name}' must hold finite values, got {count} NaN/Inf "
+                                 f"value(s) out of {a.size}; the first is {value} at index {first}")
+
+
 def train_validation_split(arrays, validation_split):
     """Split (x, y, sample_weight) into training and validation parts: the LAST ``validation_split``
     fraction is validation, taken before any shuffling (Keras semantics)."""
@@ -186,6 +220,8 @@ class ArrayIterator:
             raise ValueError(f"{fn_name}: argument 'batch_size' must be a positive integer, got {batch_size!r}")
         self.x, self.y, self.sample_weight = _standardize(x), _standardize(y), _standardize(sample_weight)
         self.n = num_samples(fn_name, self.x, self.y, self.sample_weight)
+        # once per call: NaN/Inf (fit only) and complex data fail here, not epochs later
+        check_finite_and_numeric(fn_name, self.x, self.y, self.sample_weight, finite=fn_name == "fit")
         if class_weight is not None:
             self.sample_weight = class_weight_to_sample_weight(self.y, class_weight, self.sample_weight)
         self.batch_size = int(batch_size)

@@ -2,7 +2,9 @@
 import numpy as np
 import pytest
 
-from nerve.generative import (build_autoencoder, build_bilstm_autoencoder, build_cifar_deep_autoencoder,
+from nerve.generative import (build_autoencoder, build_basic_autoencoder, build_fashion_autoencoder,
+                              build_imdb_autoencoder, build_imdb_dropout_autoencoder, build_bilstm_autoencoder,
+                              build_cifar_deep_autoencoder,
                               build_dcgan_critic, build_dcgan_generator, build_deep_mnist_vae, build_heart_vae,
                               build_mlp_gan_discriminator, build_mlp_gan_generator, build_mnist_autoencoder,
                               build_seq_autoencoder, build_toy_autoencoder)
@@ -62,3 +64,11 @@ def test_small_autoencoders():
     assert build_autoencoder(784, (), 32, "relu").count_params() == 50992                   # seed-000 M18
     assert build_autoencoder(784, (), 100, "sigmoid").count_params() == 157684              # seed-001 1.12
     assert build_cifar_deep_autoencoder().count_params() == 18197056
+
+
+def test_named_book_autoencoders():
+    assert build_basic_autoencoder().count_params() == 157684
+    assert build_fashion_autoencoder().count_params() == 50992
+    assert build_imdb_autoencoder().count_params() == 263936
+    assert build_imdb_autoencoder(batch_norm=False).count_params() == 262912
+    assert build_imdb_dropout_autoencoder().count_params() == 230272
