@@ -11,7 +11,8 @@ from . import utils
 # Keras-style submodules and top-level names, imported on first use so that `import nerve` stays fast
 _SUBMODULES = ("models", "layers", "losses", "optimizers", "metrics", "callbacks", "activations", "initializers",
                "regularizers", "constraints", "saving", "training", "datasets", "variables",
-               "applications", "preprocessing", "inspect")
+               "applications", "preprocessing", "inspect", "evaluation", "generative", "wrappers", "integrations",
+               "recipes")
 _TOP_LEVEL = {"Sequential": "models", "Model": "models", "Functional": "models", "Input": "layers",
               "InputSpec": "layers", "Layer": "layers", "Variable": "variables"}
 

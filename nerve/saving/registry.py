@@ -41,8 +41,7 @@ def get_registered_name(obj):
     return key
 
 
-def get_registered_object(name, custom_objects=None, kind=None):
-    """Resolve ``name`` (registered name or class name within ``kind``) or raise UnknownObjectError."""
+def _lookup(name, custom_objects, kind):
     if custom_objects and name in custom_objects:
         return custom_objects[name]
     for scope in reversed(_SCOPES):
@@ -54,8 +53,36 @@ def get_registered_object(name, custom_objects=None, kind=None):
         return _REGISTRY[name]
     # a user class registered under some package may be referred to by its bare class name
     hits = [v for k, v in _REGISTRY.items() if k.split(">", 1)[1] == name and k.split(">")[0] not in _KINDS]
-    if hits:
-        return hits[0]
+    return hits[0] if hits else None
+
+
+# nerve's own modules that register built-in classes; imported (a fixed list, never a name taken from a
+# file) the first time a lookup misses, because `import nerve` loads them lazily
+_BUILTIN_MODULES = ("layers", "models", "losses", "metrics", "optimizers", "optimizers.schedules", "initializers",
+                    "regularizers", "constraints", "activations", "callbacks", "generative", "preprocessing")
+_builtins_loaded = []
+
+
+def _import_builtins():
+    import importlib
+    if _builtins_loaded:
+        return
+    _builtins_loaded.append(True)
+    for m in _BUILTIN_MODULES:
+        try:
+            importlib.import_module(f"nerve.{m}")
+        except ImportError:  # an optional part missing its extra; its classes stay unknown
+            pass
+
+
+def get_registered_object(name, custom_objects=None, kind=None):
+    """Resolve ``name`` (registered name or class name within ``kind``) or raise UnknownObjectError."""
+    obj = _lookup(name, custom_objects, kind)
+    if obj is None and not _builtins_loaded:
+        _import_builtins()
+        obj = _lookup(name, custom_objects, kind)
+    if obj is not None:
+        return obj
     known = sorted({k.split(">", 1)[1] for k in _REGISTRY if kind is None or k.startswith(kind + ">")})
     close = difflib.get_close_matches(name, known, n=3)
     hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
