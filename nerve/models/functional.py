@@ -5,6 +5,8 @@ Building walks the recorded Nodes back from the outputs (depth-first), which giv
 tensors. Several inputs/outputs (lists or dicts), shared layers (one layer, several nodes), nested
 models and intermediate-output models (``Model(model.input, layer.output)``) all fall out of this.
 """
+import numpy as np
+
 from ..layers.core import InputLayer
 from ..layers.node import KerasTensor, flatten
 from ..saving.registry import deserialize, register, serialize
@@ -26,6 +28,17 @@ def _unwrap_single(struct):
     if isinstance(struct, (list, tuple)) and len(struct) == 1 and isinstance(struct[0], KerasTensor):
         return struct[0]
     return struct
+
+
+def cast_to_input_dtype(x, dtype):
+    """Keras 3 converts data to its Input's dtype; here integer and bool data for a floating Input become that
+    float (NumPy would promote int64 @ float32 to float64). Floats are cast by the layers (autocast)."""
+    data = getattr(x, "data", x)
+    kind = getattr(getattr(data, "dtype", None), "kind", None)
+    if kind is not None and kind in "iub" and np.dtype(dtype).kind == "f":
+        from .. import ops
+        return ops.cast(x, dtype)
+    return x
 
 
 @register("models")
@@ -178,7 +191,7 @@ class Functional(Model):
     def call(self, inputs, training=None, mask=None):
         values = {}
         for ref, x in zip(self._inputs, self._flatten_inputs(inputs)):
-            values[id(ref)] = self._adjust_rank(self._convert(x), ref)
+            values[id(ref)] = cast_to_input_dtype(self._adjust_rank(self._convert(x), ref), ref.dtype)
         for node in self._exec_nodes:
             args = [values[id(t)] for t in node.inputs]
             struct = node.args_struct

@@ -9,6 +9,7 @@ from ..layers.core import InputLayer
 from ..layers.layer import Layer
 from ..layers.node import KerasTensor
 from ..saving.registry import deserialize, register, serialize
+from .functional import cast_to_input_dtype
 from .model import Model
 
 
@@ -95,7 +96,9 @@ class Sequential(Model):
     def call(self, inputs, training=None, mask=None):
         if not self.layers:
             raise ValueError(f"Sequential '{self.name}': the model has no layers; add layers before calling it")
-        x = self._adjust_rank(inputs) if self._functional is not None else inputs
+        x = inputs
+        if self._functional is not None:  # as Keras 3: the rank and dtype of the declared Input
+            x = cast_to_input_dtype(self._adjust_rank(x), self._functional._inputs[0].dtype)
         for layer in self._layers:
             if isinstance(layer, InputLayer):
                 continue

@@ -172,4 +172,5 @@ def restore_checkpoint(checkpoint, model, callbacks=(), restore_rng=True):
     for key, cb in callback_key_map(callbacks).items():
         if key in ck.callback_states and hasattr(cb, "set_state"):
             cb.set_state(ck.callback_states[key])
+            cb._restored_state = ck.callback_states[key]  # re-applied after the next fit's on_train_begin
     return ck

@@ -9,6 +9,7 @@ import io
 import json
 import os
 import tempfile
+import tokenize
 import zipfile
 import zlib
 
@@ -110,7 +111,7 @@ def read_zip(path, allowed, required, what):
         raise ArchiveError(f"{what}: {path!r} is a directory, expected a file")
     try:
         z = zipfile.ZipFile(path, "r")
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as e:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, NotImplementedError) as e:
         raise ArchiveError(f"{what}: {path!r} is not a valid zip archive (truncated or corrupt?): {e}") from None
     out = {}
     with z:
@@ -164,7 +165,7 @@ def load_npz(data, member, what):
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         inner = zf.infolist()
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as e:
         raise ArchiveError(f"{what}: {member!r} is a corrupt npz archive: {e}") from None
     for info in inner:
         if not info.filename.endswith(".npy"):
@@ -188,6 +189,6 @@ def load_npz(data, member, what):
     except ArchiveError:
         raise
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, KeyError, RuntimeError,
-            NotImplementedError) as e:
+            NotImplementedError, SyntaxError, tokenize.TokenError) as e:  # a mangled .npy header: TokenError
         raise ArchiveError(f"{what}: {member!r} cannot be read as npz: {e}") from None
     return out

@@ -86,6 +86,13 @@ class CallbackList:
     # training
     def on_train_begin(self, logs=None):
         self._call("on_train_begin", pythonify_logs(logs))
+        # restore_checkpoint(...) then fit(initial_epoch=...): the callbacks have just reset themselves (Keras
+        # on_train_begin), so the state the checkpoint gave them is applied again (BackupAndRestore restores
+        # during this same hook, after the others: applying its state twice is harmless)
+        for cb in self.callbacks:
+            state = cb.__dict__.pop("_restored_state", None) if hasattr(cb, "__dict__") else None
+            if state is not None and hasattr(cb, "set_state"):
+                cb.set_state(state)
 
     def on_train_end(self, logs=None):
         self._call("on_train_end", pythonify_logs(logs))

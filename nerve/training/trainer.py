@@ -38,6 +38,21 @@ def _concat(batches):
     return np.concatenate(batches, axis=0) if len(batches) > 1 else batches[0]
 
 
+def _check_names(arg, value, get, special):
+    """Resolve every string in a (nested) compile argument once, so an unknown name fails at compile()."""
+    if isinstance(value, dict) and "class_name" in value:
+        return  # a serialized object: resolved by the registry later
+    if isinstance(value, (dict, list, tuple)):
+        for item in (value.values() if isinstance(value, dict) else value):
+            _check_names(arg, item, get, special)
+        return
+    if isinstance(value, str) and value.lower() not in special:
+        try:
+            get(value)
+        except ValueError as e:
+            raise ValueError(f"compile: argument '{arg}': {e}") from None
+
+
 class Trainer:
     def _init_trainer(self):
         self.compiled = False
@@ -56,9 +71,15 @@ class Trainer:
     # ------------------------------------------------------------------ compile
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None,
                 run_eagerly=False, steps_per_execution=1, jit_compile="auto", auto_scale_loss=True):
+        from .. import losses as losses_module
         from .. import metrics as metrics_module
         from .. import optimizers
         self.optimizer = optimizers.get(optimizer)
+        # misspelt names fail here, with a "did you mean", not at the first batch
+        _check_names("loss", loss, losses_module.get, ("crossentropy", "ce"))
+        _check_names("metrics", metrics, metrics_module.get, ("accuracy", "acc", "crossentropy", "ce"))
+        _check_names("weighted_metrics", weighted_metrics, metrics_module.get,
+                     ("accuracy", "acc", "crossentropy", "ce"))
         names = self._output_names_or_none()
         self.loss = loss
         self._compile_loss = CompileLoss(loss, loss_weights, output_names=names) if loss is not None else None
