@@ -23,18 +23,21 @@ def perceptron(ctx):
                                    n_clusters_per_class=1, class_sep=sep, random_state=rs)
     X, y = data(1.2, 5)
     single = Perceptron(max_iter=100000, random_state=7).fit(X, y)
-    runs = ctx.pick(1000, 20)
+    runs = ctx.pick(1000, 5)
     seps = (2.0, 1.9, 1.8, 1.7, 1.6, 1.5, 1.4, 1.3, 1.2, 1.1)
     book = (2.79, 3.05, 3.34, 3.67, 4.13, 4.90, 6.67, 10.32, 24.22, 184.41)
     rows = []
+    cap = ctx.pick(5000, 200)  # a draw that happens not to be separable stops at the cap (counted as cap)
     for sep, b in zip(seps, book):
-        its = [Perceptron(max_iter=20000, random_state=r).fit(*data(sep, r)).n_iter_ for r in range(runs)]
+        if ctx.quick and sep not in (2.0, 1.5, 1.2):
+            continue
+        its = [Perceptron(max_iter=cap, random_state=r).fit(*data(sep, r)).n_iter_ for r in range(runs)]
         rows.append({"class_sep": sep, "mean_updates": float(np.mean(its)), "std": float(np.std(its)),
                      "book_mean": b})
         ctx.log(f"  sep {sep}: mean {np.mean(its):.2f} (std {np.std(its):.2f}) updates; book {b}")
     X, y = data(1.0, 5)
     pocket = PocketPerceptron(max_iter=1000, random_state=7).fit(X, y)
-    ctx.set(runs_per_separation=runs)
+    ctx.set(runs_per_separation=runs, update_cap=cap)
     return {"pla_updates_sep_1_2": int(single.n_iter_), "table": rows,
             "pocket_best_errors": int(pocket.best_error_), "pocket_best_iteration": int(pocket.best_iter_),
             "pocket_accuracy": 1 - pocket.best_error_ / 100}
@@ -102,11 +105,14 @@ def _wide_deep(ctx, kind):
     xtr, ytr, xte, yte = _images_flat(ctx)
     reg = (lambda: regularizers.l2(1e-4)) if kind == "sparsenet" else (lambda: None)
     inp = L.Input((xtr.shape[1],))
+    width = ctx.pick(3072, 192)
+    if ctx.quick:
+        ctx.note(f"quick mode: layer widths start at {width} instead of 3072")
     if kind == "widenet":
-        x = L.Dense(3072, activation="relu")(L.Dropout(0.5)(inp))
-        x = L.Dense(3072, activation="relu")(L.Dropout(0.2)(x))
+        x = L.Dense(width, activation="relu")(L.Dropout(0.5)(inp))
+        x = L.Dense(width, activation="relu")(L.Dropout(0.2)(x))
     else:  # deepnet / sparsenet: the book's bottleneck loop
-        units, dr = 3072, 0.5
+        units, dr = width, 0.5
         x = L.Dense(units, activation="relu", kernel_regularizer=reg())(L.Dropout(dr)(inp))
         units, dr = units // 2, dr / 2
         while units > 10:
@@ -163,11 +169,17 @@ def sparsenet(ctx):
         "ReduceLROnPlateau(0.5, 10); full grid 24 candidates x 3 folds, batch 1000, 100 epochs",
         "best {'dr': 0.2, 'lr': 0.0001, 'optimizer': 'adam', 'units': 1024}; 72 fits in 28.0 min")
 def widenet_grid_search(ctx):
-    from ..integrations.examples import wide_deep_grid_search
-    kw = {"quick": True, "n_samples": 150, "epochs": 1, "cv": 2} if ctx.quick else {"quick": False}
+    from ..integrations import examples
+    kw = {"quick": True, "n_samples": 120, "epochs": 1, "cv": 2} if ctx.quick else {"quick": False}
     if ctx.epochs_override:
         kw["epochs"] = ctx.epochs_override
-    res = wide_deep_grid_search(**kw)
+    saved = examples.QUICK_GRID
+    if ctx.quick:  # two candidates: seconds, not a minute
+        examples.QUICK_GRID = dict(dr=[0.2], optimizer=["adam"], lr=[0.01, 0.001], units=[32])
+    try:
+        res = examples.wide_deep_grid_search(**kw)
+    finally:
+        examples.QUICK_GRID = saved
     ctx.set(data_source=getattr(res, "dataset_", None), grid_search=kw)
     if res.dataset_ != "cifar10":
         ctx.note("CIFAR-10 is not available offline: the grid search runs on Fashion-MNIST (784 inputs)")

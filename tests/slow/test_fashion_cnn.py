@@ -1,7 +1,7 @@
 """Acceptance (slow, excluded by default; run with ``pytest -m slow tests/slow``): the Fashion-MNIST CNN of
 shared/bench/peers/README.md -- Conv2D(32,3,relu)-MaxPool-Conv2D(64,3,relu)-MaxPool-Flatten-Dense(128,relu)-
 Dense(10), Adam 1e-3, batch 128 -- reaches test accuracy >= 0.91 (evaluated after each epoch, at most
-MAX_EPOCHS epochs). Also runnable as a script: ``python tests/slow/test_fashion_cnn.py``."""
+MAX_EPOCHS epochs). Also runnable as a script: ``python tests/slow/test_fashion_cnn.py [EPOCHS] [SEED]``."""
 import gzip
 import os
 import sys
@@ -26,14 +26,14 @@ def read_idx(path):
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(tuple(int(d) for d in dims))
 
 
-def run(max_epochs=MAX_EPOCHS, target=TARGET, log=print):
+def run(max_epochs=MAX_EPOCHS, target=TARGET, log=print, seed=0):
     import nerve
     from nerve import layers as L
     xtr, ytr, xte, yte = (read_idx(os.path.join(DATA, f)) for f in FILES)
     xtr = (xtr.astype("float32") / 255.0)[..., None]
     xte = (xte.astype("float32") / 255.0)[..., None]
     ytr, yte = ytr.astype("int64"), yte.astype("int64")
-    nerve.set_random_seed(0)
+    nerve.set_random_seed(seed)
     model = nerve.Sequential([L.Input((28, 28, 1)), L.Conv2D(32, 3, activation="relu"), L.MaxPooling2D(),
                               L.Conv2D(64, 3, activation="relu"), L.MaxPooling2D(), L.Flatten(),
                               L.Dense(128, activation="relu"), L.Dense(10)])
@@ -65,4 +65,4 @@ def test_fashion_mnist_cnn_reaches_091():
 
 if __name__ == "__main__":
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-    run(int(sys.argv[1]) if len(sys.argv) > 1 else MAX_EPOCHS)
+    run(int(sys.argv[1]) if len(sys.argv) > 1 else MAX_EPOCHS, seed=int(sys.argv[2]) if len(sys.argv) > 2 else 0)

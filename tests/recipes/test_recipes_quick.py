@@ -1,0 +1,44 @@
+"""Every recipe's --quick mode runs and writes its run directory (config.json, metrics.json, report.html)."""
+import json
+import os
+
+import pytest
+
+from nerve import recipes
+
+
+def test_registry_names_seed_section_and_book():
+    assert len(recipes.available()) >= 30
+    for r in recipes.REGISTRY.values():
+        assert r.seed.startswith("seed-") and r.section and r.dataset and r.architecture and r.book, r.name
+
+
+@pytest.mark.parametrize("name", recipes.available())
+def test_quick_mode_writes_metrics(name, tmp_path):
+    out = tmp_path / name
+    try:
+        m = recipes.run_recipe(name, quick=True, out=str(out), verbose=0, log=lambda *a: None)
+    except recipes.RecipeUnavailable as e:
+        pytest.skip(str(e))
+    assert m["status"] == "ok" and m["mode"] == "quick"
+    saved = json.loads((out / "metrics.json").read_text())
+    assert saved["recipe"] == name and saved["book"] == recipes.get(name).book and saved["ours"]
+    config = json.loads((out / "config.json").read_text())
+    assert config["status"] == "done" and config["seed"].startswith("seed-")
+    html = (out / "report.html").read_text()
+    assert name in html and "<img" in html or not any(f.endswith(".png") for f in os.listdir(out))
+
+
+def test_unknown_recipe_is_a_clear_error(tmp_path):
+    with pytest.raises(KeyError, match="unknown recipe 'nope'.*fashion_cnn"):
+        recipes.run_recipe("nope", quick=True, out=str(tmp_path))
+
+
+def test_missing_data_is_reported_not_crashed(tmp_path, monkeypatch):
+    monkeypatch.delenv("NERVE_DATA_DIR", raising=False)
+    from nerve.datasets import _fetch
+    monkeypatch.setattr(_fetch, "SYSTEM_DIRS", {})
+    with pytest.raises(recipes.RecipeUnavailable, match="hitters.*NERVE_DATA_DIR"):
+        recipes.run_recipe("hitters", quick=True, out=str(tmp_path / "h"), verbose=0, log=lambda *a: None)
+    m = json.loads((tmp_path / "h" / "metrics.json").read_text())
+    assert m["status"] == "unavailable" and "hitters" in m["reason"]
