@@ -4,7 +4,8 @@
 
 Workload (shared/bench/peers/README.md): Conv2D(32,3,relu)-MaxPool-Conv2D(64,3,relu)-MaxPool-Flatten-
 Dense(128,relu)-Dense(10). Random data of the right shape (the step time does not depend on the values).
-The two frameworks are timed in alternating rounds so that a busy machine hurts both alike; the table
+Each framework runs in its own subprocess (so that one's spinning OpenMP/OpenBLAS worker threads never
+steal cores from the other), in alternating rounds nerve, torch, nerve, torch, ...; the table
 gives the median wall-clock ms per step, the median CPU ms per step (process time, all threads: on a busy
 machine it shows the work done, while wall time also counts waiting for a core) and the ratios
 nerve/torch. Quote ratios from one run only.
@@ -54,36 +55,50 @@ def torch_step_fn(x, y):
     return step
 
 
-def main(steps=20):
+def measure(which, steps):
+    """Median wall and CPU ms per step of one framework, in this process."""
     rng = np.random.default_rng(0)
     x = rng.uniform(0, 1, (128, 28, 28, 1)).astype("float32")
     y = rng.integers(0, 10, 128).astype("int64")
-    fns = {"nerve": nerve_step_fn(x, y)}
-    try:
-        fns["torch"] = torch_step_fn(x, y)
-    except ImportError:
-        pass
-    times = {k: [] for k in fns}
-    cpu = {k: [] for k in fns}
-    for f in fns.values():
-        for _ in range(3):
-            f()
+    f = nerve_step_fn(x, y) if which == "nerve" else torch_step_fn(x, y)
+    for _ in range(3):
+        f()
+    wall, cpu = [], []
     for _ in range(steps):
-        for k, f in fns.items():
-            t, c = time.perf_counter(), time.process_time()
-            f()
-            times[k].append(time.perf_counter() - t)
-            cpu[k].append(time.process_time() - c)
-    med = {k: float(np.median(v)) * 1e3 for k, v in times.items()}
-    medc = {k: float(np.median(v)) * 1e3 for k, v in cpu.items()}
-    print(f"CNN train step, batch 128, {THREADS} thread(s) ({steps} steps each, alternating; medians)")
+        t, c = time.perf_counter(), time.process_time()
+        f()
+        wall.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
+    return float(np.median(wall)) * 1e3, float(np.median(cpu)) * 1e3
+
+
+def main(steps=20, rounds=2):
+    import json
+    import subprocess
+    res = {"nerve": [], "torch": []}
+    for _ in range(rounds):
+        for which in res:
+            out = subprocess.run([sys.executable, __file__, "--worker", which, str(steps), "--threads", str(THREADS)],
+                                 capture_output=True, text=True)
+            if out.returncode != 0:
+                print(f"  {which}: failed ({out.stderr.strip().splitlines()[-1] if out.stderr else out.returncode})")
+                continue
+            res[which].append(json.loads(out.stdout.strip().splitlines()[-1]))
+    med = {k: float(np.median([r[0] for r in v])) for k, v in res.items() if v}
+    medc = {k: float(np.median([r[1] for r in v])) for k, v in res.items() if v}
+    print(f"CNN train step, batch 128, {THREADS} thread(s) ({rounds} rounds x {steps} steps, one process per "
+          f"framework and round; medians)")
     for k, v in med.items():
         print(f"  {k:6s} wall {v:8.1f} ms/step ({v * 469 / 1e3:6.1f} s/epoch)   cpu {medc[k]:8.1f} ms/step")
-    if "torch" in med:
+    if len(med) == 2:
         print(f"  ratio nerve/torch: wall {med['nerve'] / med['torch']:.2f}, cpu {medc['nerve'] / medc['torch']:.2f}")
     return med, medc
 
 
 if __name__ == "__main__":
-    args = [a for i, a in enumerate(sys.argv[1:], 1) if a != "--threads" and sys.argv[i - 1] != "--threads"]
-    main(int(args[0]) if args else 20)
+    if "--worker" in sys.argv:
+        i = sys.argv.index("--worker")
+        print(list(measure(sys.argv[i + 1], int(sys.argv[i + 2]))))
+    else:
+        args = [a for i, a in enumerate(sys.argv[1:], 1) if a != "--threads" and sys.argv[i - 1] != "--threads"]
+        main(int(args[0]) if args else 20)

@@ -17,7 +17,7 @@ def _run(*args, timeout=120):
 
 
 def test_demo_learns_two_spirals():
-    r = _run("demo")
+    r = _run("demo", "--spirals")
     assert r.returncode == 0, r.stderr
     assert "loss" in r.stdout and "epoch" in r.stdout
     m = re.search(r"final train accuracy: ([\d.]+)%", r.stdout)
@@ -30,7 +30,8 @@ def test_demo_learns_two_spirals():
 def test_help_lists_subcommands():
     r = _run("--help")
     assert r.returncode == 0
-    assert "demo" in r.stdout
+    for cmd in ("demo", "recipes", "run", "report", "sweep"):
+        assert cmd in r.stdout
 
 
 @pytest.mark.parametrize("args, needle", [(("frobnicate",), "invalid choice: 'frobnicate'"),
@@ -45,6 +46,35 @@ def test_bad_commands_fail_clearly(args, needle):
 def test_main_in_process(capsys):
     from nerve.cli import main
 
-    assert main(["demo", "--epochs", "5"]) == 1  # 5 epochs are too few to reach 95%: exit code 1
+    assert main(["demo", "--spirals", "--epochs", "5"]) == 1  # too few epochs to reach 95%: exit code 1
     out = capsys.readouterr().out
     assert "epoch    5" in out and "final train accuracy" in out
+
+
+def test_demo_cnn_quick_writes_a_run_directory(tmp_path, capsys):
+    import json
+
+    from nerve.cli import main
+
+    out = tmp_path / "demo"
+    assert main(["demo", "--quick", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "Fashion-MNIST, using the" in text and re.search(r"test accuracy: 0\.\d{4}", text)
+    m = json.loads((out / "metrics.json").read_text())
+    assert 0.0 <= m["ours"]["test_accuracy"] <= 1.0 and m["data_source"]
+    for f in ("config.json", "history.csv", "report.html"):
+        assert (out / f).exists(), f
+
+
+def test_recipes_run_and_report_commands(tmp_path, capsys):
+    from nerve.cli import main
+
+    assert main(["recipes"]) == 0
+    listing = capsys.readouterr().out
+    assert "fashion_cnn" in listing and "seed-000-003-004.md" in listing
+    out = tmp_path / "run"
+    assert main(["run", "spiral_init", "--quick", "--epochs", "2", "--out", str(out)]) == 0
+    assert (out / "metrics.json").exists()
+    (out / "report.html").unlink()
+    assert main(["report", str(out)]) == 0 and (out / "report.html").exists()
+    assert main(["run", "no_such_recipe"]) == 2

@@ -3,7 +3,6 @@ matrix of a trained Embedding layer."""
 import numpy as np
 import pytest
 
-import nerve
 from nerve import layers
 from nerve.word_vectors import WordVectors, cosine_similarity, equalize, load_glove, neutralize
 

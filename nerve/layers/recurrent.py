@@ -15,7 +15,7 @@ state). With ``go_backwards`` the sequence is read from the end and a returned s
 """
 import numpy as np
 
-from .. import backend, ops
+from .. import ops
 from ..autograd.ops.recurrent import GRUFn, LSTMFn, SimpleRNNFn
 from ..autograd.tensor import Tensor
 from ..saving.registry import deserialize, register, serialize

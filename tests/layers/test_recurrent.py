@@ -7,7 +7,6 @@ import pytest
 
 import nerve
 from nerve import backend, initializers, layers
-from nerve.autograd.tensor import Tensor
 from tests.layers.harness import layer_test
 
 KW = dict(kernel_initializer=initializers.Constant(0.01), recurrent_initializer=initializers.Constant(0.02),
