@@ -117,6 +117,9 @@ def build_parser():
 
 def main(argv=None):
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in ("sweep", "bench"):  # pass every option through (argparse.REMAINDER drops leading ones)
+        return {"sweep": _sweep, "bench": _bench}[argv[0]](argparse.Namespace(args=argv[1:]))
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help(sys.stderr)
