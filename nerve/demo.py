@@ -47,7 +47,7 @@ def run(epochs=2, n_train=10000, seed=0, out=None, verbose=1, n_test=None, log=p
     (xtr, ytr), (xte, yte), source = fashion_mnist.load_data(allow_embedded=True, return_source=True,
                                                              verbose=False)
     full = source.startswith("full")
-    log(f"nerve demo: Fashion-MNIST, using the " + (f"full set ({source[6:]})" if full else source))
+    log("nerve demo: Fashion-MNIST, using the " + (f"full set ({source[6:]})" if full else source))
     if not full:
         log("  (install Debian's dataset-fashion-mnist, or run `make dataset`, for the full 60,000 / 10,000 set)")
     rng = np.random.default_rng(seed)

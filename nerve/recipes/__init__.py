@@ -32,3 +32,30 @@ def get(name):
 def table():
     """Rows (name, seed + section, data set, book) for `nerve recipes`."""
     return [(r.name, f"{r.seed} {r.section}", r.dataset, r.book) for r in REGISTRY.values()]
+
+
+def _headline(ours):
+    """The one number a results table shows for a run (accuracy first, then the recipe's main figure)."""
+    for key in ("test_accuracy", "test_mse", "best_mean_accuracy", "best_test_acc", "he_test_acc",
+                "adam_batch64_test_acc", "pocket_accuracy", "train_accuracy", "best_cv_accuracy", "test_mse",
+                "final_loss", "final_d_acc"):
+        if isinstance(ours.get(key), (int, float)):
+            return f"{key} {ours[key]:.4g}"
+    return ""
+
+
+def results_markdown(run_dirs):
+    """A README results table (recipe | seed | book | ours | command) from full-mode run directories."""
+    import json
+    import os
+    rows = ["| recipe | seed, section | book | ours (full mode) | command |", "|---|---|---|---|---|"]
+    for d in run_dirs:
+        with open(os.path.join(d, "metrics.json"), encoding="utf-8") as f:
+            m = json.load(f)
+        r = REGISTRY.get(m.get("recipe"))
+        if r is None or m.get("status") != "ok":
+            continue
+        src = f" ({m['data_source']})" if m.get("data_source") else ""
+        rows.append(f"| {r.name} | {r.seed} {r.section} | {r.book} | {_headline(m.get('ours', {}))}{src} | "
+                    f"`nerve run {r.name} --out {d}` |")
+    return "\n".join(rows)

@@ -1,7 +1,6 @@
 """The recipe registry and runner: ``@recipe(...)`` registers a worked example; ``run_recipe`` runs it into a
 run directory (nerve.workbench) with its config, history, metrics (ours next to the book's) and report."""
 import dataclasses
-import os
 import time
 
 import numpy as np
@@ -81,14 +80,27 @@ class Context:
 
     def classification(self, y_true, y_pred, class_names=None, plot=True):
         """caret-style statistics (and a confusion-matrix plot) for class predictions."""
-        from ..evaluation import ConfusionMatrix, plot_confusion_matrix
+        y_true, y_pred = np.asarray(y_true).ravel(), np.asarray(y_pred).ravel()
         labels = list(range(len(class_names))) if class_names is not None else None
-        cm = ConfusionMatrix(np.asarray(y_true).ravel(), np.asarray(y_pred).ravel(), labels=labels)
+        try:
+            from ..evaluation import ConfusionMatrix
+            cm = ConfusionMatrix(y_true, y_pred, labels=labels)
+        except ImportError:  # SciPy (nerve[sklearn]) computes the exact interval; without it: accuracy, kappa
+            k = int(max(y_true.max(), y_pred.max())) + 1 if labels is None else len(labels)
+            m = np.zeros((k, k))
+            np.add.at(m, (y_true.astype(int), y_pred.astype(int)), 1)
+            po, pe = np.trace(m) / m.sum(), (m.sum(0) @ m.sum(1)) / m.sum() ** 2
+            return {"test_accuracy": float(po), "kappa": float((po - pe) / (1 - pe)), "n_test": int(m.sum())}
         o = cm.overall
         out = {"test_accuracy": float(o["Accuracy"]), "kappa": float(o["Kappa"]),
                "accuracy_ci95": [float(o["AccuracyLower"]), float(o["AccuracyUpper"])],
                "n_test": int(cm.n)}
         if plot:
+            try:
+                from ..evaluation import plot_confusion_matrix
+            except ImportError as e:
+                self.log(f"note: no plots ({e})")
+                return out
             self.run_dir.plot("confusion_matrix.png", plot_confusion_matrix, cm,
                               labels=list(class_names) if class_names is not None and len(class_names) <= 10
                               else None, title=f"{self.recipe.name}: confusion matrix (test)")
@@ -122,9 +134,13 @@ def run_recipe(name, quick=False, epochs=None, out=None, seed=0, verbose=1, log=
     run_dir.write_config(ctx.config)
     run_dir.write_metrics(metrics)
     if ctx.history is not None and getattr(ctx.history, "history", None):
-        from ..evaluation import plot_history
         run_dir.write_history(ctx.history)
-        run_dir.plot("history.png", plot_history, ctx.history, title=f"{name}: training history")
+        try:
+            from ..evaluation import plot_history
+        except ImportError as e:  # matplotlib is the nerve[plot] extra
+            log(f"note: no plots ({e})")
+        else:
+            run_dir.plot("history.png", plot_history, ctx.history, title=f"{name}: training history")
     run_dir.write_report(title=f"{name}: {rec.title}")
     log(f"book: {rec.book}")
     log("ours: " + ", ".join(f"{k}={_short(v)}" for k, v in ours.items() if not isinstance(v, (dict, list))
@@ -139,7 +155,3 @@ def _short(v):
     if isinstance(v, list):
         return "[" + ", ".join(_short(x) for x in v) + "]"
     return str(v)
-
-
-def data_dir_hint():
-    return os.environ.get("NERVE_DATA_DIR") or "(NERVE_DATA_DIR not set)"

@@ -131,7 +131,7 @@ def _corpus(ctx):
 def char_textgen(ctx):
     from ..text_generation import CharLanguageModel
     text = _corpus(ctx)
-    text = text[:ctx.pick(200_000, 4_000)]
+    text = text[:ctx.pick(60_000, 4_000)]  # one-hot windows: 60k chars -> 20k x 60 x n_chars floats
     maxlen = ctx.pick(60, 20)
     lm = CharLanguageModel(text, maxlen=maxlen, step=3, units=ctx.pick(128, 32))
     x, y = lm.data()
