@@ -3,14 +3,11 @@
 Each takes a Tensor (or array) and returns a Tensor through ``nerve.ops``, whose fused Functions carry the
 derivatives. ``get`` resolves None / names / callables; ``serialize`` gives the registered name.
 """
-import difflib
-
 import numpy as np
 
 from . import ops
 from .autograd.tensor import Tensor
 from .saving import registry
-from .saving.registry import register
 
 
 def linear(x):
@@ -128,12 +125,7 @@ _FUNCTIONS = (linear, relu, leaky_relu, relu6, elu, selu, sigmoid, hard_sigmoid,
               softplus, softsign, silu, gelu, mish, exponential, softmax, log_softmax)
 _ALIASES = {"swish": silu, "hard_swish": hard_silu}
 
-ALL_OBJECTS = {f.__name__: f for f in _FUNCTIONS}
-ALL_OBJECTS.update(_ALIASES)
-for _f in _FUNCTIONS:
-    register("activations")(_f)
-for _k, _f in _ALIASES.items():
-    register("activations", _k)(_f)
+ALL_OBJECTS = registry.builtin_table("activations", _ALIASES, functions=_FUNCTIONS)
 
 
 def serialize(activation):
@@ -152,20 +144,6 @@ def deserialize(config, custom_objects=None):
 
 def get(identifier):
     """None -> linear; a name -> the function; a config dict -> deserialised; a callable -> itself."""
-    if identifier is None:
-        return linear
-    if isinstance(identifier, dict):
-        obj = deserialize(identifier)
-    elif isinstance(identifier, str):
-        obj = ALL_OBJECTS.get(identifier)
-        if obj is None:
-            close = difflib.get_close_matches(identifier, list(ALL_OBJECTS), n=3)
-            hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-            raise ValueError(f"activations.get: unknown activation {identifier!r}{hint} Known activations: "
-                             f"{', '.join(sorted(ALL_OBJECTS))}")
-    else:
-        obj = identifier
-    if callable(obj):
-        return obj
-    raise ValueError(f"activations.get: could not interpret activation identifier {identifier!r} "
-                     f"(expected None, a name, a config dict or a callable)")
+    return registry.resolve(identifier, "activations", ALL_OBJECTS, deserialize, "activation",
+                            known=f"Known activations: {', '.join(sorted(ALL_OBJECTS))}", default=linear,
+                            instantiate=False, expected=" (expected None, a name, a config dict or a callable)")

@@ -8,8 +8,6 @@ With n = ||w|| along ``axis`` (kept) and eps = 1e-7:
   UnitNorm:   w / (eps + n)
   MinMaxNorm: w * (rate * clip(n, min_value, max_value) + (1 - rate) n) / (eps + n)
 """
-import difflib
-
 import numpy as np
 
 from . import backend
@@ -101,10 +99,7 @@ class MinMaxNorm(Constraint):
 max_norm, non_neg, unit_norm, min_max_norm = MaxNorm, NonNeg, UnitNorm, MinMaxNorm
 _CLASSES = (MaxNorm, NonNeg, UnitNorm, MinMaxNorm)
 _ALIASES = {"max_norm": MaxNorm, "non_neg": NonNeg, "unit_norm": UnitNorm, "min_max_norm": MinMaxNorm}
-ALL_OBJECTS = {c.__name__: c for c in _CLASSES}
-ALL_OBJECTS.update(_ALIASES)
-for _k, _c in _ALIASES.items():
-    register("constraints", _k)(_c)
+ALL_OBJECTS = registry.builtin_table("constraints", _ALIASES, classes=_CLASSES)
 
 
 def serialize(constraint):
@@ -112,26 +107,9 @@ def serialize(constraint):
 
 
 def deserialize(config, custom_objects=None):
-    if isinstance(config, str):
-        config = {"class_name": config, "config": {}}
-    if isinstance(config, dict) and config.get("class_name") in ALL_OBJECTS and \
-            config.get("registered_name") in (None, config["class_name"]):
-        return ALL_OBJECTS[config["class_name"]].from_config(config.get("config") or {})
-    return registry.deserialize(config, kind="constraints", custom_objects=custom_objects)
+    return registry.deserialize_builtin(config, "constraints", ALL_OBJECTS, custom_objects)
 
 
 def get(identifier):
     """A constraint from None, a name ('max_norm', 'NonNeg', ...), a config dict, a class or callable."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, str) and identifier not in ALL_OBJECTS:
-        close = difflib.get_close_matches(identifier, list(ALL_OBJECTS), n=3)
-        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-        raise ValueError(f"constraints.get: unknown constraint {identifier!r}{hint} Known names: "
-                         f"{', '.join(sorted(ALL_OBJECTS))}")
-    obj = deserialize(identifier) if isinstance(identifier, (str, dict)) else identifier
-    if isinstance(obj, type):
-        obj = obj()
-    if callable(obj):
-        return obj
-    raise ValueError(f"constraints.get: could not interpret constraint identifier {identifier!r}")
+    return registry.resolve(identifier, "constraints", ALL_OBJECTS, deserialize, "constraint")

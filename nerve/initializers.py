@@ -9,7 +9,6 @@ mean, the weights have variance scale / n: uniform on [-sqrt(3 scale / n), +sqrt
 truncated at 2 standard deviations with stddev sqrt(scale / n) / 0.87962566103423978 (the standard
 deviation of a unit normal truncated to [-2, 2]), so the variance is exactly scale / n.
 """
-import difflib
 import math
 
 import numpy as np
@@ -270,10 +269,7 @@ _ALIASES = {"zeros": Zeros, "ones": Ones, "constant": Constant, "random_normal":
             "glorot_normal": GlorotNormal, "he_uniform": HeUniform, "he_normal": HeNormal,
             "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal, "orthogonal": Orthogonal,
             "identity": Identity, "OrthogonalInitializer": Orthogonal, "IdentityInitializer": Identity}
-ALL_OBJECTS = {c.__name__: c for c in _CLASSES}
-ALL_OBJECTS.update(_ALIASES)
-for _k, _c in _ALIASES.items():
-    register("initializers", _k)(_c)
+ALL_OBJECTS = registry.builtin_table("initializers", _ALIASES, classes=_CLASSES)
 
 # snake_case names as module attributes too (keras.initializers.glorot_uniform is the class)
 zeros, ones, constant, random_normal, random_uniform = Zeros, Ones, Constant, RandomNormal, RandomUniform
@@ -287,26 +283,10 @@ def serialize(initializer):
 
 
 def deserialize(config, custom_objects=None):
-    if isinstance(config, str):
-        config = {"class_name": config, "config": {}}
-    if isinstance(config, dict) and config.get("class_name") in ALL_OBJECTS and \
-            config.get("registered_name") in (None, config["class_name"]):
-        return ALL_OBJECTS[config["class_name"]].from_config(config.get("config") or {})
-    return registry.deserialize(config, kind="initializers", custom_objects=custom_objects)
+    return registry.deserialize_builtin(config, "initializers", ALL_OBJECTS, custom_objects)
 
 
 def get(identifier):
     """An initializer from None, a name ('glorot_uniform', 'HeNormal', ...), a config dict, a class or callable."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, str) and identifier not in ALL_OBJECTS:
-        close = difflib.get_close_matches(identifier, list(ALL_OBJECTS), n=3)
-        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-        raise ValueError(f"initializers.get: unknown initializer {identifier!r}{hint} Known names: "
-                         f"{', '.join(sorted(k for k in ALL_OBJECTS if k.islower() or '_' in k))}")
-    obj = deserialize(identifier) if isinstance(identifier, (str, dict)) else identifier
-    if isinstance(obj, type):
-        obj = obj()
-    if callable(obj):
-        return obj
-    raise ValueError(f"initializers.get: could not interpret initializer identifier {identifier!r}")
+    known = f"Known names: {', '.join(sorted(k for k in ALL_OBJECTS if k.islower() or '_' in k))}"
+    return registry.resolve(identifier, "initializers", ALL_OBJECTS, deserialize, "initializer", known=known)

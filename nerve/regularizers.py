@@ -4,7 +4,6 @@
   L1: l1 * sum|x|      L2: l2 * sum x^2  (no 1/2, as Keras)      L1L2: both.
 OrthogonalRegularizer: factor * mean over pairs of |<u_i, u_j>| for the l2-normalised rows (or columns).
 """
-import difflib
 import math
 
 import numpy as np
@@ -113,10 +112,7 @@ class OrthogonalRegularizer(Regularizer):
 l1, l2, l1_l2, orthogonal_regularizer = L1, L2, L1L2, OrthogonalRegularizer
 _CLASSES = (L1, L2, L1L2, OrthogonalRegularizer)
 _ALIASES = {"l1": L1, "l2": L2, "l1_l2": L1L2, "orthogonal_regularizer": OrthogonalRegularizer}
-ALL_OBJECTS = {c.__name__: c for c in _CLASSES}
-ALL_OBJECTS.update(_ALIASES)
-for _k, _c in _ALIASES.items():
-    register("regularizers", _k)(_c)
+ALL_OBJECTS = registry.builtin_table("regularizers", _ALIASES, classes=_CLASSES)
 
 
 def serialize(regularizer):
@@ -124,26 +120,9 @@ def serialize(regularizer):
 
 
 def deserialize(config, custom_objects=None):
-    if isinstance(config, str):
-        config = {"class_name": config, "config": {}}
-    if isinstance(config, dict) and config.get("class_name") in ALL_OBJECTS and \
-            config.get("registered_name") in (None, config["class_name"]):
-        return ALL_OBJECTS[config["class_name"]].from_config(config.get("config") or {})
-    return registry.deserialize(config, kind="regularizers", custom_objects=custom_objects)
+    return registry.deserialize_builtin(config, "regularizers", ALL_OBJECTS, custom_objects)
 
 
 def get(identifier):
     """A regularizer from None, a name ('l1', 'l2', 'l1_l2', 'L2', ...), a config dict, a class or callable."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, str) and identifier not in ALL_OBJECTS:
-        close = difflib.get_close_matches(identifier, list(ALL_OBJECTS), n=3)
-        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-        raise ValueError(f"regularizers.get: unknown regularizer {identifier!r}{hint} Known names: "
-                         f"{', '.join(sorted(ALL_OBJECTS))}")
-    obj = deserialize(identifier) if isinstance(identifier, (str, dict)) else identifier
-    if isinstance(obj, type):
-        obj = obj()
-    if callable(obj):
-        return obj
-    raise ValueError(f"regularizers.get: could not interpret regularizer identifier {identifier!r}")
+    return registry.resolve(identifier, "regularizers", ALL_OBJECTS, deserialize, "regularizer")

@@ -16,7 +16,7 @@ import os
 from ..saving import checkpoint as ckpt
 from ..saving.file_io import ArchiveError
 from ..saving.registry import register
-from .callback import Callback
+from .callback import Callback, batch_save_due
 
 LATEST, PREVIOUS = "latest.checkpoint.zip", "previous.checkpoint.zip"
 
@@ -100,16 +100,7 @@ class BackupAndRestore(Callback):
             self._save(epoch + 1)
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.save_freq == "epoch":
-            return
-        if batch <= self._last_batch_seen:  # a new epoch
-            add = batch + 1
-        else:
-            add = batch - self._last_batch_seen
-        self._batches_seen_since_last_saving += add
-        self._last_batch_seen = batch
-        if self._batches_seen_since_last_saving >= self.save_freq:
-            self._batches_seen_since_last_saving = 0
+        if batch_save_due(self, batch):
             self._save(self._current_epoch, step=batch + 1)
 
     def _save(self, epoch, step=None):

@@ -1,6 +1,9 @@
 """``Callback``: the Keras 3 hook interface. The fit loop's CallbackList calls ``set_params``,
 ``set_model`` and the hooks; ``self.model`` is the model being trained (``model.stop_training = True``
 ends training after the current epoch)."""
+import warnings
+
+import numpy as np
 
 
 class Callback:
@@ -85,6 +88,42 @@ class Callback:
 
     def on_predict_end(self, logs=None):
         pass
+
+
+def monitor_mode(mode, warning, auto_max=None):
+    """Keras' ``mode`` handling shared by ModelCheckpoint, ReduceLROnPlateau and EarlyStopping.
+
+    An unknown mode warns (``warning`` formatted with ``mode``, pointing at the callback's caller) and falls
+    back to 'auto'. Returns ``(mode, np.greater, -inf)`` when maximising, ``(mode, np.less, inf)`` when
+    minimising; 'auto' maximises when ``auto_max`` (the callback's own rule) is true, and stays undecided,
+    ``(mode, None, None)``, when ``auto_max`` is None.
+    """
+    if mode not in ("auto", "min", "max"):
+        warnings.warn(warning.format(mode=mode), stacklevel=3)
+        mode = "auto"
+    if mode == "auto" and auto_max is None:
+        return mode, None, None
+    if mode == "max" or (mode == "auto" and auto_max):
+        return mode, np.greater, -np.inf
+    return mode, np.less, np.inf
+
+
+def batch_save_due(callback, batch):
+    """Keras' ``save_freq`` counter shared by ModelCheckpoint and BackupAndRestore: add the batches since the
+    last one seen (a batch index not above it starts a new epoch) and, when ``callback.save_freq`` batches
+    have passed since the last save, reset the count and return True. Always False for save_freq='epoch'."""
+    if callback.save_freq == "epoch":
+        return False
+    if batch <= callback._last_batch_seen:  # a new epoch
+        add = batch + 1
+    else:
+        add = batch - callback._last_batch_seen
+    callback._batches_seen_since_last_saving += add
+    callback._last_batch_seen = batch
+    if callback._batches_seen_since_last_saving >= callback.save_freq:
+        callback._batches_seen_since_last_saving = 0
+        return True
+    return False
 
 
 def monitor_direction(monitor, model=None, owner="callback"):

@@ -4,7 +4,7 @@ import warnings
 import numpy as np
 
 from ..saving.registry import register
-from .callback import Callback, monitor_direction
+from .callback import Callback, monitor_direction, monitor_mode
 
 
 @register("callbacks")
@@ -32,11 +32,8 @@ class EarlyStopping(Callback):
         self.restore_best_weights = restore_best_weights
         self.best_weights = None
         self.start_from_epoch = start_from_epoch
-        if mode not in ("auto", "min", "max"):
-            warnings.warn(f"EarlyStopping mode {mode} is unknown, fallback to auto mode.", stacklevel=2)
-            mode = "auto"
-        self.mode = mode
-        self.monitor_op = None
+        self.mode = monitor_mode(mode, "EarlyStopping mode {mode} is unknown, fallback to auto mode.")[0]
+        self.monitor_op = None  # chosen on the first epoch end (mode 'auto' asks the model's metrics)
         self.best = None
         self.best_epoch = 0
 

@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 
 from ..saving.registry import register
-from .callback import Callback
+from .callback import Callback, batch_save_due, monitor_mode
 
 
 def save_model_or_weights(model, filepath, weights_only):
@@ -42,18 +42,11 @@ class ModelCheckpoint(Callback):
         self._last_batch_seen = 0
         self._current_epoch = 0
         self.best = initial_value_threshold
-        if mode not in ("auto", "min", "max"):
-            warnings.warn(f"ModelCheckpoint mode '{mode}' is unknown, fallback to auto mode.", stacklevel=2)
-            mode = "auto"
-        if mode == "min" or (mode == "auto" and not ("acc" in monitor or monitor.startswith("fmeasure"))):
-            self.monitor_op = np.less
-            if self.best is None:
-                self.best = np.inf
-        else:
-            self.monitor_op = np.greater
-            if self.best is None:
-                self.best = -np.inf
-        self.mode = mode
+        auto_max = "acc" in monitor or monitor.startswith("fmeasure")
+        self.mode, self.monitor_op, best = monitor_mode(mode, "ModelCheckpoint mode '{mode}' is unknown, fallback "
+                                                        "to auto mode.", auto_max)
+        if self.best is None:
+            self.best = best
         if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int) or save_freq < 1):
             raise ValueError(f"ModelCheckpoint: unrecognized save_freq: {save_freq!r}. Expected save_freq are 'epoch' "
                              f"or a positive integer number of batches")
@@ -82,18 +75,7 @@ class ModelCheckpoint(Callback):
             self._save_model(epoch=epoch, batch=None, logs=logs)
 
     def _should_save_on_batch(self, batch):
-        if self.save_freq == "epoch":
-            return False
-        if batch <= self._last_batch_seen:  # a new epoch
-            add_batches = batch + 1
-        else:
-            add_batches = batch - self._last_batch_seen
-        self._batches_seen_since_last_saving += add_batches
-        self._last_batch_seen = batch
-        if self._batches_seen_since_last_saving >= self.save_freq:
-            self._batches_seen_since_last_saving = 0
-            return True
-        return False
+        return batch_save_due(self, batch)
 
     def _save_model(self, epoch, batch, logs):
         logs = logs or {}

@@ -4,7 +4,7 @@ import warnings
 import numpy as np
 
 from ..saving.registry import register
-from .callback import Callback
+from .callback import Callback, monitor_mode
 
 
 @register("callbacks")
@@ -37,16 +37,12 @@ class ReduceLROnPlateau(Callback):
         self._reset()
 
     def _reset(self):
-        if self.mode not in ("auto", "min", "max"):
-            warnings.warn(f"Learning rate reduction mode {self.mode} is unknown, fallback to auto mode.",
-                          stacklevel=2)
-            self.mode = "auto"
-        if self.mode == "min" or (self.mode == "auto" and "acc" not in self.monitor):
+        self.mode, op, self.best = monitor_mode(self.mode, "Learning rate reduction mode {mode} is unknown, "
+                                                "fallback to auto mode.", "acc" in self.monitor)
+        if op is np.less:
             self.monitor_op = lambda a, b: np.less(a, b - self.min_delta)
-            self.best = np.inf
         else:
             self.monitor_op = lambda a, b: np.greater(a, b + self.min_delta)
-            self.best = -np.inf
         self.cooldown_counter = 0
         self.wait = 0
 

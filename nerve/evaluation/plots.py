@@ -32,6 +32,22 @@ def _np(x):
     return np.asarray(x.numpy() if hasattr(x, "numpy") else x)
 
 
+def as_images(x, owner, image_shape=None):
+    """Images (n, H, W) or (n, H, W, C) from rows reshaped to ``image_shape``, flattened squares (n, H*W) or
+    image arrays; a trailing channel axis of 1 is dropped (shared with nerve.generative.plots)."""
+    if image_shape is not None:
+        x = x.reshape((len(x),) + tuple(image_shape))
+    elif x.ndim == 2:
+        side = int(round(np.sqrt(x.shape[1])))
+        if side * side != x.shape[1]:
+            hint = "" if owner == "plot_images" else "; pass image_shape"
+            raise ValueError(f"{owner}: cannot reshape rows of length {x.shape[1]} into square images{hint}")
+        x = x.reshape(-1, side, side)
+    if x.ndim == 4 and x.shape[-1] == 1:
+        x = x[..., 0]
+    return x
+
+
 def plot_history(history, path=None, metrics=None, title=None):
     """Training vs validation curves per epoch, one panel per metric (loss first), like R keras' ``plot(history)``.
 
@@ -144,14 +160,7 @@ def plot_latent(z, labels=None, path=None, title="Latent space", xlabel="First e
 
 def plot_images(images, labels=None, path=None, ncols=10, cmap="gray", title=None, class_names=None):
     """Grid of images (n, H, W), (n, H, W, 1|3) or flattened squares (n, H*W), with optional labels."""
-    x = _np(images)
-    if x.ndim == 2:
-        side = int(round(np.sqrt(x.shape[1])))
-        if side * side != x.shape[1]:
-            raise ValueError(f"plot_images: cannot reshape rows of length {x.shape[1]} into square images")
-        x = x.reshape(-1, side, side)
-    if x.ndim == 4 and x.shape[-1] == 1:
-        x = x[..., 0]
+    x = as_images(_np(images), "plot_images")
     if x.ndim not in (3, 4) or len(x) == 0:
         raise ValueError(f"plot_images: expected images (n, H, W[, C]), got shape {x.shape}")
     n = len(x)

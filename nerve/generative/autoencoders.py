@@ -16,6 +16,7 @@ from ..layers import (BatchNormalization, Conv2D, Conv2DTranspose, Dense, Dropou
                       MaxPooling2D, UpSampling2D, Activation)
 from ..models.model import Model
 from ..saving.registry import deserialize, register, serialize
+from ._steps import backward_and_apply, gradient_variables
 from .layers import _TIE_SCOPE, DenseTranspose, KLSparsity, MaskingNoise
 
 
@@ -146,21 +147,14 @@ class ContractiveAutoencoder(Autoencoder):
     def train_step(self, data):
         from ..training.data_adapter import unpack_x_y_sample_weight
         x, y, sw = unpack_x_y_sample_weight(data)
-        variables = self._set_gradient_flags()
-        if variables is None:
-            with backend.no_grad():
-                self(x, training=False)
-            variables = self._set_gradient_flags()
+        variables = gradient_variables(self, x)
         with backend.enable_grad(), backend.training_mode(True):
             x_t = ops.convert_to_tensor(np.asarray(x, dtype=self.dtype))
             y_pred = self(x_t, training=True)
             loss = self.compute_loss(x=x, y=y if y is not None else x, y_pred=y_pred, sample_weight=sw)
             penalty = jacobian_penalty(self.encoder, x_t)
             total = ops.add(loss, ops.multiply(penalty, self.lam))
-        for v in variables:
-            v.grad = None
-        total.backward()
-        self.optimizer.apply([v.grad for v in variables], variables)
+        backward_and_apply(total, variables, self.optimizer)
         self._loss_tracker.update_state(float(total.data), sample_weight=len(x))
         self.contractive_tracker.update_state(float(penalty.data), sample_weight=len(x))
         return self.compute_metrics(x, y, y_pred, sw)

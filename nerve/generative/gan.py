@@ -14,6 +14,7 @@ from .. import backend, ops
 from ..layers import BatchNormalization, Conv2D, Conv2DTranspose, Dense, Dropout, Flatten, Input, Reshape
 from ..models.model import Model
 from ..saving.registry import deserialize, register, serialize
+from ._steps import backward_and_apply, unpack_x
 
 _EPS = 1e-7
 
@@ -110,17 +111,16 @@ class GAN(Model):
         pass
 
     def _step(self, loss, model, optimizer):
-        variables = [w for w in model.trainable_weights]
-        for v in variables:
-            v.grad = None
-        loss.backward()
-        pairs = [(v.grad, v) for v in variables if v.grad is not None]
-        optimizer.apply([g for g, _ in pairs], [v for _, v in pairs])
+        backward_and_apply(loss, list(model.trainable_weights), optimizer, skip_missing=True)
+
+    def _update_trackers(self, d_loss, g_loss, real_out, fake_out, n):
+        self.d_loss_tracker.update_state(float(d_loss.data), sample_weight=n)
+        self.g_loss_tracker.update_state(float(g_loss.data), sample_weight=n)
+        self.d_acc_tracker.update_state(self.d_accuracy(real_out, fake_out), sample_weight=n)
+        return {m.name: m.result() for m in self.metrics}
 
     def train_step(self, data):
-        from ..training.data_adapter import unpack_x_y_sample_weight
-        real, _, _ = unpack_x_y_sample_weight(data)
-        real = np.asarray(real, dtype=self.dtype)
+        real = unpack_x(data, self.dtype)
         n = real.shape[0]
         try:
             for _ in range(self.d_steps):  # discriminator / critic
@@ -145,25 +145,16 @@ class GAN(Model):
             _set_requires_grad(self.discriminator, True)
             for w in self.discriminator.weights:
                 w.grad = None
-        self.d_loss_tracker.update_state(float(d_loss.data), sample_weight=n)
-        self.g_loss_tracker.update_state(float(g_loss.data), sample_weight=n)
-        self.d_acc_tracker.update_state(self.d_accuracy(real_out, fake_out), sample_weight=n)
-        return {m.name: m.result() for m in self.metrics}
+        return self._update_trackers(d_loss, g_loss, real_out, fake_out, n)
 
     def test_step(self, data):
-        from ..training.data_adapter import unpack_x_y_sample_weight
-        real, _, _ = unpack_x_y_sample_weight(data)
-        real = np.asarray(real, dtype=self.dtype)
+        real = unpack_x(data, self.dtype)
         with backend.no_grad(), backend.training_mode(False):
             fake = self.generator(self.sample_noise(real.shape[0]), training=False)
             real_out = self.discriminator(real, training=False)
             fake_out = self.discriminator(fake, training=False)
             d_loss, g_loss = self.d_loss_fn(real_out, fake_out), self.g_loss_fn(fake_out)
-        n = real.shape[0]
-        self.d_loss_tracker.update_state(float(d_loss.data), sample_weight=n)
-        self.g_loss_tracker.update_state(float(g_loss.data), sample_weight=n)
-        self.d_acc_tracker.update_state(self.d_accuracy(real_out, fake_out), sample_weight=n)
-        return {m.name: m.result() for m in self.metrics}
+        return self._update_trackers(d_loss, g_loss, real_out, fake_out, real.shape[0])
 
     def train(self, x, iterations=12001, batch_size=128, sample_interval=200, n_samples=2, verbose=0, seed=None):
         """The book's loop: each iteration draws a random minibatch of real images (with replacement across

@@ -5,6 +5,8 @@ flat (n, H*W) with ``image_shape`` given.
 """
 import numpy as np
 
+from ..evaluation.plots import as_images
+
 
 def _plt():
     import matplotlib
@@ -14,17 +16,7 @@ def _plt():
 
 
 def _images(x, image_shape=None):
-    x = np.asarray(x, dtype=np.float64)
-    if image_shape is not None:
-        x = x.reshape((len(x),) + tuple(image_shape))
-    elif x.ndim == 2:
-        side = int(round(np.sqrt(x.shape[1])))
-        if side * side != x.shape[1]:
-            raise ValueError(f"plots: cannot infer a square image from {x.shape[1]} features; pass image_shape")
-        x = x.reshape(len(x), side, side)
-    if x.ndim == 4 and x.shape[-1] == 1:
-        x = x[..., 0]
-    return x
+    return as_images(np.asarray(x, dtype=np.float64), "plots", image_shape)
 
 
 def _show(ax, img):

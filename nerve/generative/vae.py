@@ -15,6 +15,7 @@ from .. import backend, ops
 from ..layers import BatchNormalization, Activation, Dense, Dropout, Input
 from ..models.model import Model
 from ..saving.registry import deserialize, register, serialize
+from ._steps import backward_and_apply, gradient_variables, unpack_x
 from .layers import Sampling
 
 
@@ -89,9 +90,7 @@ class VAE(Model):
         return total, rec, kl
 
     def _x_of(self, data):
-        from ..training.data_adapter import unpack_x_y_sample_weight
-        x, _, _ = unpack_x_y_sample_weight(data)
-        return ops.convert_to_tensor(np.asarray(x, dtype=self.dtype))
+        return ops.convert_to_tensor(unpack_x(data, self.dtype))
 
     def _update(self, total, rec, kl, n):
         self.total_loss_tracker.update_state(float(total.data), sample_weight=n)
@@ -101,20 +100,13 @@ class VAE(Model):
 
     def train_step(self, data):
         x = self._x_of(data)
-        variables = self._set_gradient_flags()
-        if variables is None:
-            with backend.no_grad():
-                self(x, training=False)
-            variables = self._set_gradient_flags()
+        variables = gradient_variables(self, x)
         with backend.enable_grad(), backend.training_mode(True):
             total, rec, kl = self._vae_losses(x, training=True)
             full = total
             for extra in self.losses:
                 full = ops.add(full, ops.sum(extra))
-        for v in variables:
-            v.grad = None
-        full.backward()
-        self.optimizer.apply([v.grad for v in variables], variables)
+        backward_and_apply(full, variables, self.optimizer)
         return self._update(total, rec, kl, x.shape[0])
 
     def test_step(self, data):

@@ -16,6 +16,14 @@ def _fmt_shapes(shapes):
                            ("," if len(s) == 1 else "") + ")" for s in shapes) + "]"
 
 
+def _fold(op, xs):
+    """op(...op(op(xs[0], xs[1]), xs[2])..., xs[-1]): the elementwise merges, left to right."""
+    out = xs[0]
+    for x in xs[1:]:
+        out = op(out, x)
+    return out
+
+
 def _mdata(m):
     return m.data if isinstance(m, Tensor) else np.asarray(m)
 
@@ -114,10 +122,7 @@ class Add(Merge):
     """Elementwise sum of the inputs."""
 
     def _merge_function(self, xs):
-        out = xs[0]
-        for x in xs[1:]:
-            out = ops.add(out, x)
-        return out
+        return _fold(ops.add, xs)
 
 
 @register("layers")
@@ -137,10 +142,7 @@ class Multiply(Merge):
     """Elementwise product of the inputs."""
 
     def _merge_function(self, xs):
-        out = xs[0]
-        for x in xs[1:]:
-            out = ops.multiply(out, x)
-        return out
+        return _fold(ops.multiply, xs)
 
 
 @register("layers")
@@ -148,10 +150,7 @@ class Average(Merge):
     """Elementwise mean of the inputs."""
 
     def _merge_function(self, xs):
-        out = xs[0]
-        for x in xs[1:]:
-            out = ops.add(out, x)
-        return ops.divide(out, float(len(xs)))
+        return ops.divide(_fold(ops.add, xs), float(len(xs)))
 
 
 @register("layers")
@@ -159,10 +158,7 @@ class Maximum(Merge):
     """Elementwise maximum of the inputs."""
 
     def _merge_function(self, xs):
-        out = xs[0]
-        for x in xs[1:]:
-            out = ops.maximum(out, x)
-        return out
+        return _fold(ops.maximum, xs)
 
 
 @register("layers")
@@ -170,10 +166,7 @@ class Minimum(Merge):
     """Elementwise minimum of the inputs."""
 
     def _merge_function(self, xs):
-        out = xs[0]
-        for x in xs[1:]:
-            out = ops.minimum(out, x)
-        return out
+        return _fold(ops.minimum, xs)
 
 
 @register("layers")

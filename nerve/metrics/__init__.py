@@ -6,7 +6,6 @@ any callable ``f(y_true, y_pred)`` (wrapped in MeanMetricWrapper). ``get_metric(
 y_pred)`` is the training loop's entry point: it also turns 'accuracy'/'acc' into the binary,
 sparse-categorical or categorical accuracy from the shapes of y_true and y_pred (Keras 3 rule).
 """
-import difflib
 import inspect
 
 import numpy as np
@@ -53,8 +52,7 @@ ALL_OBJECTS_DICT.update({
 
 
 def _unknown(identifier):
-    close = difflib.get_close_matches(identifier, list(ALL_OBJECTS_DICT) + ["accuracy", "acc"], n=3)
-    hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    hint = registry.did_you_mean(identifier, list(ALL_OBJECTS_DICT) + ["accuracy", "acc"])
     return ValueError(f"nerve.metrics.get: unknown metric identifier {identifier!r}{hint} (pass a metric name "
                       f"such as 'mae' or 'auc', a Metric class or instance, or a function f(y_true, y_pred))")
 

@@ -93,6 +93,14 @@ def check_broadcast(fn_name, y_true, y_pred):
                             f"shape {tuple(y_pred.shape)}; expected the same shape (or broadcastable)") from None
 
 
+def float_pair(fn_name, y_true, y_pred):
+    """y_true and y_pred as float64 arrays of matching rank (Keras' squeeze/expand rule) that broadcast,
+    or a ShapeMismatch naming ``fn_name`` (the regression and probabilistic metric functions)."""
+    y_true, y_pred = squeeze_or_expand_to_same_rank(to_numpy(y_true, np.float64), to_numpy(y_pred, np.float64))
+    check_broadcast(fn_name, y_true, y_pred)
+    return y_true, y_pred
+
+
 def _weight_error(metric, sample_weight, shape):
     return ValueError(f"{type(metric).__name__} metric {metric.name!r}: argument 'sample_weight' has shape "
                       f"{tuple(np.shape(sample_weight))}, which does not broadcast to the per-sample values of "
@@ -358,3 +366,8 @@ class BuiltinWrapper(MeanMetricWrapper):
 
     def get_config(self):
         return {"name": self.name, "dtype": self.dtype}
+
+
+class DownWrapper(BuiltinWrapper):
+    """A built-in wrapper of a loss-like function: lower is better."""
+    _direction = "down"

@@ -4,13 +4,7 @@ import numpy as np
 
 from ..saving.registry import register
 from .accuracy_metrics import _labels
-from .base import EPSILON, BuiltinWrapper, ShapeMismatch, check_broadcast, squeeze_or_expand_to_same_rank, to_numpy
-
-
-def _pair(fn, y_true, y_pred):
-    y_true, y_pred = squeeze_or_expand_to_same_rank(to_numpy(y_true, np.float64), to_numpy(y_pred, np.float64))
-    check_broadcast(fn, y_true, y_pred)
-    return y_true, y_pred
+from .base import EPSILON, DownWrapper, ShapeMismatch, float_pair, to_numpy
 
 
 def _log_softmax(x, axis):
@@ -30,7 +24,7 @@ def _log_probs(y_pred, from_logits, axis):
 @register("metrics")
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
     """mean over ``axis`` of -(y log p + (1 - y) log(1 - p)); logits use max(x, 0) - x y + log1p(e^-|x|)."""
-    y_true, y_pred = _pair("binary_crossentropy", y_true, y_pred)
+    y_true, y_pred = float_pair("binary_crossentropy", y_true, y_pred)
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
     if from_logits:
@@ -72,7 +66,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1):
 @register("metrics")
 def kl_divergence(y_true, y_pred):
     """sum(y_true * log(y_true / y_pred)) over the last axis, both clipped to [eps, 1]."""
-    y_true, y_pred = _pair("kl_divergence", y_true, y_pred)
+    y_true, y_pred = float_pair("kl_divergence", y_true, y_pred)
     y_true, y_pred = np.clip(y_true, EPSILON, 1.0), np.clip(y_pred, EPSILON, 1.0)
     return np.sum(y_true * np.log(y_true / y_pred), axis=-1)
 
@@ -80,7 +74,7 @@ def kl_divergence(y_true, y_pred):
 @register("metrics")
 def poisson(y_true, y_pred):
     """mean(y_pred - y_true * log(y_pred + eps)) over the last axis."""
-    y_true, y_pred = _pair("poisson", y_true, y_pred)
+    y_true, y_pred = float_pair("poisson", y_true, y_pred)
     return np.mean(y_pred - y_true * np.log(y_pred + EPSILON), axis=-1)
 
 
@@ -91,31 +85,27 @@ def _hinge_labels(y_true):
 
 @register("metrics")
 def hinge(y_true, y_pred):
-    y_true, y_pred = _pair("hinge", y_true, y_pred)
+    y_true, y_pred = float_pair("hinge", y_true, y_pred)
     return np.mean(np.maximum(1.0 - _hinge_labels(y_true) * y_pred, 0.0), axis=-1)
 
 
 @register("metrics")
 def squared_hinge(y_true, y_pred):
-    y_true, y_pred = _pair("squared_hinge", y_true, y_pred)
+    y_true, y_pred = float_pair("squared_hinge", y_true, y_pred)
     return np.mean(np.square(np.maximum(1.0 - _hinge_labels(y_true) * y_pred, 0.0)), axis=-1)
 
 
 @register("metrics")
 def categorical_hinge(y_true, y_pred):
     """max(max((1 - y) * p) - sum(y * p) + 1, 0)."""
-    y_true, y_pred = _pair("categorical_hinge", y_true, y_pred)
+    y_true, y_pred = float_pair("categorical_hinge", y_true, y_pred)
     pos = np.sum(y_true * y_pred, axis=-1)
     neg = np.max((1.0 - y_true) * y_pred, axis=-1)
     return np.maximum(neg - pos + 1.0, 0.0)
 
 
-class _Down(BuiltinWrapper):
-    _direction = "down"
-
-
 @register("metrics")
-class BinaryCrossentropy(_Down):
+class BinaryCrossentropy(DownWrapper):
     def __init__(self, name="binary_crossentropy", dtype=None, from_logits=False, label_smoothing=0):
         super().__init__(binary_crossentropy, name=name, dtype=dtype, from_logits=from_logits,
                          label_smoothing=label_smoothing)
@@ -127,7 +117,7 @@ class BinaryCrossentropy(_Down):
 
 
 @register("metrics")
-class CategoricalCrossentropy(_Down):
+class CategoricalCrossentropy(DownWrapper):
     _per_sample_rank1 = False
 
     def __init__(self, name="categorical_crossentropy", dtype=None, from_logits=False, label_smoothing=0, axis=-1):
@@ -141,7 +131,7 @@ class CategoricalCrossentropy(_Down):
 
 
 @register("metrics")
-class SparseCategoricalCrossentropy(_Down):
+class SparseCategoricalCrossentropy(DownWrapper):
     _per_sample_rank1 = False
 
     def __init__(self, name="sparse_categorical_crossentropy", dtype=None, from_logits=False, axis=-1):
@@ -154,7 +144,7 @@ class SparseCategoricalCrossentropy(_Down):
 
 
 @register("metrics")
-class KLDivergence(_Down):
+class KLDivergence(DownWrapper):
     _per_sample_rank1 = False
 
     def __init__(self, name="kl_divergence", dtype=None):
@@ -162,25 +152,25 @@ class KLDivergence(_Down):
 
 
 @register("metrics")
-class Poisson(_Down):
+class Poisson(DownWrapper):
     def __init__(self, name="poisson", dtype=None):
         super().__init__(poisson, name=name, dtype=dtype)
 
 
 @register("metrics")
-class Hinge(_Down):
+class Hinge(DownWrapper):
     def __init__(self, name="hinge", dtype=None):
         super().__init__(hinge, name=name, dtype=dtype)
 
 
 @register("metrics")
-class SquaredHinge(_Down):
+class SquaredHinge(DownWrapper):
     def __init__(self, name="squared_hinge", dtype=None):
         super().__init__(squared_hinge, name=name, dtype=dtype)
 
 
 @register("metrics")
-class CategoricalHinge(_Down):
+class CategoricalHinge(DownWrapper):
     _per_sample_rank1 = False
 
     def __init__(self, name="categorical_hinge", dtype=None):

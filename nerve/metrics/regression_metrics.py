@@ -4,42 +4,35 @@ import warnings
 import numpy as np
 
 from ..saving.registry import register
-from .base import EPSILON, BuiltinWrapper, Mean, Metric, check_broadcast, squeeze_or_expand_to_same_rank, to_numpy
-
-
-def _pair(fn, y_true, y_pred):
-    y_pred = to_numpy(y_pred, np.float64)
-    y_true = to_numpy(y_true, np.float64)
-    y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
-    check_broadcast(fn, y_true, y_pred)
-    return y_true, y_pred
+from .base import (EPSILON, BuiltinWrapper, DownWrapper, Mean, Metric, float_pair, squeeze_or_expand_to_same_rank,
+                   to_numpy)
 
 
 @register("metrics")
 def mean_squared_error(y_true, y_pred):
     """mean((y_true - y_pred)^2) over the last axis."""
-    y_true, y_pred = _pair("mean_squared_error", y_true, y_pred)
+    y_true, y_pred = float_pair("mean_squared_error", y_true, y_pred)
     return np.mean(np.square(y_true - y_pred), axis=-1)
 
 
 @register("metrics")
 def mean_absolute_error(y_true, y_pred):
     """mean(|y_true - y_pred|) over the last axis."""
-    y_true, y_pred = _pair("mean_absolute_error", y_true, y_pred)
+    y_true, y_pred = float_pair("mean_absolute_error", y_true, y_pred)
     return np.mean(np.abs(y_true - y_pred), axis=-1)
 
 
 @register("metrics")
 def mean_absolute_percentage_error(y_true, y_pred):
     """100 * mean(|y_true - y_pred| / max(|y_true|, eps)) over the last axis."""
-    y_true, y_pred = _pair("mean_absolute_percentage_error", y_true, y_pred)
+    y_true, y_pred = float_pair("mean_absolute_percentage_error", y_true, y_pred)
     return 100.0 * np.mean(np.abs((y_true - y_pred) / np.maximum(np.abs(y_true), EPSILON)), axis=-1)
 
 
 @register("metrics")
 def mean_squared_logarithmic_error(y_true, y_pred):
     """mean((log(max(y_pred, eps) + 1) - log(max(y_true, eps) + 1))^2) over the last axis."""
-    y_true, y_pred = _pair("mean_squared_logarithmic_error", y_true, y_pred)
+    y_true, y_pred = float_pair("mean_squared_logarithmic_error", y_true, y_pred)
     d = np.log1p(np.maximum(y_pred, EPSILON)) - np.log1p(np.maximum(y_true, EPSILON))
     return np.mean(np.square(d), axis=-1)
 
@@ -47,7 +40,7 @@ def mean_squared_logarithmic_error(y_true, y_pred):
 @register("metrics")
 def log_cosh(y_true, y_pred):
     """mean(log(cosh(y_pred - y_true))), computed as x + softplus(-2x) - log 2 (no overflow)."""
-    y_true, y_pred = _pair("log_cosh", y_true, y_pred)
+    y_true, y_pred = float_pair("log_cosh", y_true, y_pred)
     x = y_pred - y_true
     return np.mean(x + np.logaddexp(0.0, -2.0 * x) - np.log(2.0), axis=-1)
 
@@ -59,40 +52,36 @@ def _l2_normalize(x, axis):
 @register("metrics")
 def cosine_similarity(y_true, y_pred, axis=-1):
     """sum(l2_normalize(y_true) * l2_normalize(y_pred), axis)."""
-    y_true, y_pred = _pair("cosine_similarity", y_true, y_pred)
+    y_true, y_pred = float_pair("cosine_similarity", y_true, y_pred)
     return np.sum(_l2_normalize(y_true, axis) * _l2_normalize(y_pred, axis), axis=axis)
 
 
-class _Down(BuiltinWrapper):
-    _direction = "down"
-
-
 @register("metrics")
-class MeanSquaredError(_Down):
+class MeanSquaredError(DownWrapper):
     def __init__(self, name="mean_squared_error", dtype=None):
         super().__init__(mean_squared_error, name=name, dtype=dtype)
 
 
 @register("metrics")
-class MeanAbsoluteError(_Down):
+class MeanAbsoluteError(DownWrapper):
     def __init__(self, name="mean_absolute_error", dtype=None):
         super().__init__(mean_absolute_error, name=name, dtype=dtype)
 
 
 @register("metrics")
-class MeanAbsolutePercentageError(_Down):
+class MeanAbsolutePercentageError(DownWrapper):
     def __init__(self, name="mean_absolute_percentage_error", dtype=None):
         super().__init__(mean_absolute_percentage_error, name=name, dtype=dtype)
 
 
 @register("metrics")
-class MeanSquaredLogarithmicError(_Down):
+class MeanSquaredLogarithmicError(DownWrapper):
     def __init__(self, name="mean_squared_logarithmic_error", dtype=None):
         super().__init__(mean_squared_logarithmic_error, name=name, dtype=dtype)
 
 
 @register("metrics")
-class LogCoshError(_Down):
+class LogCoshError(DownWrapper):
     def __init__(self, name="logcosh", dtype=None):
         super().__init__(log_cosh, name=name, dtype=dtype)
 
@@ -122,7 +111,7 @@ class RootMeanSquaredError(Mean):
         if y_true.ndim <= 1 and y_pred.ndim <= 1:
             y_true, y_pred = y_true.reshape(-1, 1), y_pred.reshape(-1, 1)
         try:
-            y_true, y_pred = _pair("root_mean_squared_error", y_true, y_pred)
+            y_true, y_pred = float_pair("root_mean_squared_error", y_true, y_pred)
         except ValueError as e:
             raise ValueError(f"RootMeanSquaredError metric {self.name!r}: {e}") from None
         return super().update_state(np.square(y_pred - y_true), sample_weight=sample_weight)

@@ -1,5 +1,4 @@
 """``nerve.optimizers`` (``keras.optimizers``): Keras 3 optimizers, learning-rate schedules and L-BFGS."""
-import difflib
 import inspect
 
 from ..saving import registry
@@ -30,8 +29,7 @@ def _lookup(name, custom_objects=None):
     try:
         return registry.get_registered_object(name, custom_objects, kind="optimizers")
     except registry.UnknownObjectError:
-        close = difflib.get_close_matches(str(name).lower(), list(_BUILTIN), n=3)
-        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        hint = registry.did_you_mean(str(name).lower(), _BUILTIN)
         raise ValueError(f"nerve.optimizers: unknown optimizer {name!r}{hint} (known: {sorted(_BUILTIN)}; custom "
                          f"optimizers must be registered with nerve.saving.register_keras_serializable)") from None
 

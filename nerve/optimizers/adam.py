@@ -18,6 +18,18 @@ from ..saving.registry import register
 from .base import Optimizer
 
 
+def update_moments(g, m, v, b1, b2, buf):
+    """Adam's moment estimates, in place (``buf`` is scratch of g's shape; shared with Nadam):
+    m += (g − m)(1 − β₁) = β₁ m + (1 − β₁) g;   v += (g² − v)(1 − β₂) = β₂ v + (1 − β₂) g²."""
+    np.subtract(g, m, out=buf)
+    buf *= 1 - b1
+    m += buf
+    np.multiply(g, g, out=buf)
+    buf -= v
+    buf *= 1 - b2
+    v += buf
+
+
 @register("optimizers")
 class Adam(Optimizer):
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False, name="adam",
@@ -43,13 +55,7 @@ class Adam(Optimizer):
         alpha = learning_rate * math.sqrt(1 - b2 ** t) / (1 - b1 ** t)
         m, v = self._momentums[i], self._velocities[i]
         buf = self._scratch(w)
-        np.subtract(g, m, out=buf)
-        buf *= 1 - b1
-        m += buf                                         # m += (g − m)(1 − β₁)
-        np.multiply(g, g, out=buf)
-        buf -= v
-        buf *= 1 - b2
-        v += buf                                         # v += (g² − v)(1 − β₂)
+        update_moments(g, m, v, b1, b2, buf)
         if self.amsgrad:
             v_hat = self._velocity_hats[i]
             np.maximum(v_hat, v, out=v_hat)              # v̂ = max(v̂, v)

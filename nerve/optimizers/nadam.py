@@ -10,6 +10,7 @@ torch.optim.NAdam use 0.96^(t·ψ) with ψ = 0.004, so torch matches with moment
 import numpy as np
 
 from ..saving.registry import register
+from .adam import update_moments
 from .base import Optimizer
 
 
@@ -46,13 +47,7 @@ class Nadam(Optimizer):
         prod_next = prod_t * mu_next
         m, v = self._momentums[i], self._velocities[i]
         num, buf = self._scratch(w, 0), self._scratch(w, 1)
-        np.subtract(g, m, out=buf)
-        buf *= 1 - b1
-        m += buf                                         # m += (g − m)(1 − β₁)
-        np.multiply(g, g, out=buf)
-        buf -= v
-        buf *= 1 - b2
-        v += buf                                         # v += (g² − v)(1 − β₂)
+        update_moments(g, m, v, b1, b2, buf)
         np.multiply(m, mu_next / (1 - prod_next), out=num)
         np.multiply(g, (1 - mu_t) / (1 - prod_t), out=buf)
         num += buf                                       # m̂

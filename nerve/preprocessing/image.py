@@ -226,7 +226,46 @@ class ImageDataGenerator:
                                  interpolation=interpolation)
 
 
-class NumpyArrayIterator:
+class BatchIterator:
+    """PyDataset mechanics shared by NumpyArrayIterator and DirectoryIterator: ``n`` samples visited in
+    ``index`` order (a fresh permutation per epoch when ``shuffle``), ``len`` batches, ``it[i]``,
+    iteration, ``next(it)``, ``on_epoch_end``. Subclasses call ``_init_order`` and build batch i from
+    ``_batch_indices(i)``."""
+
+    def _init_order(self, n, seed):
+        self.rng = np.random.default_rng(seed) if seed is not None else backend.rng()
+        self.n = n
+        self.index = self.rng.permutation(self.n) if self.shuffle else np.arange(self.n)
+        self._pos = 0
+
+    def __len__(self):
+        return -(-self.n // self.batch_size)
+
+    def _batch_indices(self, i):
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"{type(self).__name__}: batch index {i} out of range for {len(self)} batches")
+        i %= len(self)
+        return self.index[i * self.batch_size: (i + 1) * self.batch_size]
+
+    def on_epoch_end(self):
+        if self.shuffle:
+            self.index = self.rng.permutation(self.n)
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def __next__(self):
+        """Endless batches as a Keras generator (``next(it)``), reshuffling after each pass."""
+        if self._pos >= len(self):
+            self._pos = 0
+            self.on_epoch_end()
+        b = self[self._pos]
+        self._pos += 1
+        return b
+
+
+class NumpyArrayIterator(BatchIterator):
     """Batches of augmented images (a Keras ``PyDataset``: ``len`` batches, ``it[i]``, iteration, and
     ``on_epoch_end`` reshuffles). Batch i is (x, y) or x alone (or (x, y, sample_weight))."""
 
@@ -245,42 +284,16 @@ class NumpyArrayIterator:
         self.y = None if y is None else np.asarray(y)
         self.sample_weight = None if sample_weight is None else np.asarray(sample_weight)
         self.batch_size, self.shuffle = int(batch_size), bool(shuffle)
-        self.rng = np.random.default_rng(seed) if seed is not None else backend.rng()
-        self.n = len(x)
-        self.index = self.rng.permutation(self.n) if self.shuffle else np.arange(self.n)
-        self._pos = 0
-
-    def __len__(self):
-        return -(-self.n // self.batch_size)
+        self._init_order(len(x), seed)
 
     def __getitem__(self, i):
-        if not -len(self) <= i < len(self):
-            raise IndexError(f"NumpyArrayIterator: batch index {i} out of range for {len(self)} batches")
-        i %= len(self)
-        sel = self.index[i * self.batch_size: (i + 1) * self.batch_size]
+        sel = self._batch_indices(i)
         xb = self.generator.augment_batch(self.x[sel], self.rng)
         if self.y is None:
             return xb
         if self.sample_weight is not None:
             return xb, self.y[sel], self.sample_weight[sel]
         return xb, self.y[sel]
-
-    def on_epoch_end(self):
-        if self.shuffle:
-            self.index = self.rng.permutation(self.n)
-
-    def __iter__(self):
-        for i in range(len(self)):
-            yield self[i]
-
-    def __next__(self):
-        """Endless batches as a Keras generator (``next(it)``), reshuffling after each pass."""
-        if self._pos >= len(self):
-            self._pos = 0
-            self.on_epoch_end()
-        b = self[self._pos]
-        self._pos += 1
-        return b
 
     @property
     def num_batches(self):

@@ -6,6 +6,7 @@ import os
 import numpy as np
 
 from .. import backend
+from .image import BatchIterator
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".tif", ".tiff", ".gif")
 CLASS_MODES = ("categorical", "binary", "sparse", "input", None)
@@ -53,7 +54,7 @@ def array_to_img(x, scale=True):
     return image.fromarray(x[..., 0] if x.shape[-1] == 1 else x)
 
 
-class DirectoryIterator:
+class DirectoryIterator(BatchIterator):
     """Batches (x, y) of images found under ``directory/<class>/*`` (a PyDataset: len, [i], iteration)."""
 
     def __init__(self, directory, generator, target_size=(256, 256), color_mode="rgb", classes=None,
@@ -78,21 +79,12 @@ class DirectoryIterator:
         self.generator, self.target_size, self.color_mode = generator, tuple(target_size), color_mode
         self.class_mode, self.batch_size, self.shuffle = class_mode, int(batch_size), bool(shuffle)
         self.interpolation = interpolation
-        self.rng = np.random.default_rng(seed) if seed is not None else backend.rng()
-        self.n = len(files)
+        self._init_order(len(files), seed)
         self.samples = self.n
-        self.index = self.rng.permutation(self.n) if self.shuffle else np.arange(self.n)
-        self._pos = 0
         print(f"Found {self.n} images belonging to {len(self.classes_list)} classes.")
 
-    def __len__(self):
-        return -(-self.n // self.batch_size)
-
     def __getitem__(self, i):
-        if not -len(self) <= i < len(self):
-            raise IndexError(f"DirectoryIterator: batch index {i} out of range for {len(self)} batches")
-        i %= len(self)
-        sel = self.index[i * self.batch_size: (i + 1) * self.batch_size]
+        sel = self._batch_indices(i)
         x = np.stack([img_to_array(load_img(self.filepaths[j], self.color_mode, self.target_size,
                                             self.interpolation)) for j in sel])
         x = self.generator.augment_batch(x, self.rng)
@@ -106,19 +98,3 @@ class DirectoryIterator:
         if self.class_mode == "categorical":
             return x, np.eye(len(self.classes_list), dtype=backend.floatx())[y]
         return x, y
-
-    def on_epoch_end(self):
-        if self.shuffle:
-            self.index = self.rng.permutation(self.n)
-
-    def __iter__(self):
-        for i in range(len(self)):
-            yield self[i]
-
-    def __next__(self):
-        if self._pos >= len(self):
-            self._pos = 0
-            self.on_epoch_end()
-        b = self[self._pos]
-        self._pos += 1
-        return b

@@ -75,6 +75,12 @@ def _import_builtins():
             pass
 
 
+def did_you_mean(name, candidates):
+    """"; did you mean 'a', 'b'?" for up to 3 close matches of ``name`` among ``candidates``, else ""."""
+    close = difflib.get_close_matches(name, list(candidates), n=3)
+    return f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+
+
 def get_registered_object(name, custom_objects=None, kind=None):
     """Resolve ``name`` (registered name or class name within ``kind``) or raise UnknownObjectError."""
     obj = _lookup(name, custom_objects, kind)
@@ -84,8 +90,7 @@ def get_registered_object(name, custom_objects=None, kind=None):
     if obj is not None:
         return obj
     known = sorted({k.split(">", 1)[1] for k in _REGISTRY if kind is None or k.startswith(kind + ">")})
-    close = difflib.get_close_matches(name, known, n=3)
-    hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    hint = did_you_mean(name, known)
     raise UnknownObjectError(
         f"unknown {kind or 'object'} {name!r}: it is not a registered nerve class{hint} (custom classes must be "
         f"registered with nerve.saving.register_keras_serializable or passed in custom_objects)")
@@ -135,3 +140,52 @@ def deserialize(config, kind=None, custom_objects=None):
     if hasattr(cls, "from_config"):
         return cls.from_config(cfg)
     return cls(**cfg)
+
+
+# ----------------------------------------------------------------------------- the modules' get / deserialize
+def builtin_table(kind, aliases, classes=(), functions=()):
+    """The ``ALL_OBJECTS`` name table of a module (functions' and classes' own names, then ``aliases``),
+    registering the functions and the aliases under ``kind`` (classes register themselves)."""
+    table = {obj.__name__: obj for obj in tuple(functions) + tuple(classes)}
+    table.update(aliases)
+    for f in functions:
+        register(kind)(f)
+    for key, obj in aliases.items():
+        register(kind, key)(obj)
+    return table
+
+
+def deserialize_builtin(config, kind, all_objects, custom_objects=None):
+    """``deserialize`` of initializers, regularizers and constraints: a name or a config dict naming one of
+    the module's own classes (``all_objects``) is built directly (as an instance); anything else goes
+    through the allow-list."""
+    if isinstance(config, str):
+        config = {"class_name": config, "config": {}}
+    if isinstance(config, dict) and config.get("class_name") in all_objects and \
+            config.get("registered_name") in (None, config["class_name"]):
+        return all_objects[config["class_name"]].from_config(config.get("config") or {})
+    return deserialize(config, kind=kind, custom_objects=custom_objects)
+
+
+def resolve(identifier, kind, all_objects, deserialize_fn, what, known=None, default=None, instantiate=True,
+            expected=""):
+    """The shared ``get(identifier)`` of losses, activations, initializers, regularizers and constraints.
+
+    None -> ``default``; a name outside ``all_objects`` -> ValueError "<kind>.get: unknown <what> 'x'; did
+    you mean ...? <known>"; a name or config dict -> ``deserialize_fn(identifier)``; a class -> an instance
+    (when ``instantiate``); the result must be callable. ``known`` is the text listing the accepted names
+    (default "Known names: " and all of ``all_objects``); ``expected`` is appended to the final error.
+    """
+    if identifier is None:
+        return default
+    if isinstance(identifier, str) and identifier not in all_objects:
+        if known is None:
+            known = f"Known names: {', '.join(sorted(all_objects))}"
+        raise ValueError(f"{kind}.get: unknown {what} {identifier!r}{did_you_mean(identifier, all_objects)} "
+                         f"{known}")
+    obj = deserialize_fn(identifier) if isinstance(identifier, (str, dict)) else identifier
+    if instantiate and isinstance(obj, type):
+        obj = obj()
+    if callable(obj):
+        return obj
+    raise ValueError(f"{kind}.get: could not interpret {what} identifier {identifier!r}{expected}")

@@ -1,4 +1,5 @@
 """Every recipe's --quick mode runs and writes its run directory (config.json, metrics.json, report.html)."""
+import importlib.util
 import json
 import os
 
@@ -34,6 +35,7 @@ def test_unknown_recipe_is_a_clear_error(tmp_path):
         recipes.run_recipe("nope", quick=True, out=str(tmp_path))
 
 
+@pytest.mark.skipif(importlib.util.find_spec("ISLP") is not None, reason="ISLP ships Hitters.csv")
 def test_missing_data_is_reported_not_crashed(tmp_path, monkeypatch):
     monkeypatch.delenv("NERVE_DATA_DIR", raising=False)
     from nerve.datasets import _fetch

@@ -32,14 +32,27 @@ def windows(xp_, kh, kw, sh, sw, dh, dw, oh, ow):
     return as_strided(xp_, (n, oh, ow, kh, kw, c), (s0, s1 * sh, s2 * sw, s1 * dh, s2 * dw, s3), writeable=False)
 
 
-def col2im(dcols, shape, kh, kw, sh, sw, dh, dw, oh, ow):
-    """Adjoint of ``windows``: scatter-add (N, OH, OW, kh, kw, C) back into a padded (N, H, W, C) array."""
-    dx = np.zeros(shape, dcols.dtype)
+def col2im(dcols, shape, kh, kw, sh, sw, dh, dw, oh, ow, out=None):
+    """Adjoint of ``windows``: scatter-add (N, OH, OW, kh, kw, C) back into a padded (N, H, W, C) array
+    (a new zero array, or added into ``out``)."""
+    dx = np.zeros(shape, dcols.dtype) if out is None else out
     for i in range(kh):
         for j in range(kw):
             dx[:, i * dh: i * dh + (oh - 1) * sh + 1: sh, j * dw: j * dw + (ow - 1) * sw + 1: sw, :] += \
                 dcols[:, :, :, i, j, :]
     return dx
+
+
+def colsum(a):
+    """a.sum(axis=0) of a tall (M, F) array with a longer inner loop: rows are summed in groups of k first
+    (NumPy's axis-0 reduction of a narrow array is slow: 1.7 ms -> 0.5 ms for 86528 x 32)."""
+    m, f = a.shape
+    k = 1
+    while k * f < 512 and m % (2 * k) == 0:
+        k *= 2
+    if k == 1:
+        return a.sum(axis=0)
+    return a.reshape(m // k, k * f).sum(axis=0).reshape(k, f).sum(axis=0)
 
 
 def _pad(x, ph, pw):
@@ -92,21 +105,18 @@ class Conv2DFn(Function):
         if self.needs[1]:
             gw = (self.cols.T @ g2).reshape(self.w.shape)
         if len(self.needs) > 2 and self.needs[2]:
-            gb = g2.sum(axis=0)
-        if self.needs[0] and c < 8:  # few channels: one GEMM, then col2im (kh*kw strided adds)
-            dcols = (g2 @ self.w.reshape(kh * kw * c, f).T).reshape(n, oh, ow, kh, kw, c)
-            dxp = col2im(dcols, pshape, kh, kw, sh, sw, dh, dw, oh, ow)
-            gx = dxp[:, ph[0]: pshape[1] - ph[1], pw[0]: pshape[2] - pw[1], :]
-        elif self.needs[0]:
-            # dx_pad[:, i*d + p*s, j*d + q*s, :] += dy[:, p, q, :] @ W[i, j].T : kh*kw GEMMs accumulated into
-            # shifted strided slices (PERFORMANCE.md: cheaper than one GEMM + col2im of the big dcols)
+            gb = colsum(g2)
+        if self.needs[0]:
+            # one GEMM dcols = dy W^T, then col2im (kh*kw strided adds). Fewer, larger BLAS calls than kh*kw
+            # GEMMs dy W[i,j]^T of width C: as fast on one thread and much faster when the cores are contended.
+            # Done in batch chunks of about 8 MB of dcols, so the peak memory stays small.
+            wT = self.w.reshape(kh * kw * c, f).T
             dxp = np.zeros(pshape, g2.dtype)
-            buf = np.empty((g2.shape[0], c), g2.dtype)
-            for i in range(kh):
-                for j in range(kw):
-                    np.matmul(g2, self.w[i, j].T, out=buf)
-                    dxp[:, i * dh: i * dh + (oh - 1) * sh + 1: sh, j * dw: j * dw + (ow - 1) * sw + 1: sw, :] += \
-                        buf.reshape(n, oh, ow, c)
+            step = max(1, (8 << 20) // (oh * ow * kh * kw * c * g2.itemsize))
+            for s0 in range(0, n, step):
+                s1 = min(n, s0 + step)
+                dcols = (g2[s0 * oh * ow: s1 * oh * ow] @ wT).reshape(s1 - s0, oh, ow, kh, kw, c)
+                col2im(dcols, None, kh, kw, sh, sw, dh, dw, oh, ow, out=dxp[s0:s1])
             gx = dxp[:, ph[0]: pshape[1] - ph[1], pw[0]: pshape[2] - pw[1], :]
         return gx, gw, gb
 

@@ -23,6 +23,15 @@ class MaxPool2DFn(Function):
         if oh <= 0 or ow <= 0:
             raise ValueError(f"max_pool2d: input spatial size {(h, w)} is smaller than pool_size {(kh, kw)}")
         self.geom = (x.shape, ph, pw, kh, kw, sh, sw, oh, ow)
+        if padding == "valid" and (kh, kw) == (sh, sw) == (2, 2):
+            # 2x2 windows (the common case): a tournament of three maxima; three boolean "right one wins" flags
+            # (strict >, so ties keep the first element in row-major order) are all backward needs.
+            v = [x[:, i: i + oh * 2: 2, j: j + ow * 2: 2, :] for i in range(2) for j in range(2)]
+            top, bot = np.maximum(v[0], v[1]), np.maximum(v[2], v[3])
+            self.flags = (np.greater(v[1], v[0]), np.greater(v[3], v[2]), np.greater(bot, top))
+            np.maximum(top, bot, out=top)
+            self.fast = 2
+            return top
         if padding == "valid" and (kh, kw) == (sh, sw):
             # non-overlapping windows: the maximum of kh*kw strided views (PERFORMANCE.md: ~2x faster), with
             # arg = index of the first maximal view, updated by uint8 arithmetic arg += [v > out] * (k - arg)
@@ -49,6 +58,19 @@ class MaxPool2DFn(Function):
 
     def backward(self, g):
         xshape, ph, pw, kh, kw, sh, sw, oh, ow = self.geom
+        if self.fast == 2:  # 2x2 tournament: route g down the winning branch of each comparison
+            f01, f23, fb = self.flags
+            h, w = xshape[1], xshape[2]
+            gx = (np.empty if (oh * 2, ow * 2) == (h, w) else np.zeros)(xshape, g.dtype)
+            sl = [(slice(None), slice(i, i + oh * 2, 2), slice(j, j + ow * 2, 2), slice(None))
+                  for i in range(2) for j in range(2)]
+            gb = g * fb                        # to the bottom pair
+            gt = g - gb                        # to the top pair (exact: g - g or g - 0)
+            np.multiply(gt, f01, out=gx[sl[1]])
+            np.subtract(gt, gx[sl[1]], out=gx[sl[0]])
+            np.multiply(gb, f23, out=gx[sl[3]])
+            np.subtract(gb, gx[sl[3]], out=gx[sl[2]])
+            return gx, None, None, None
         if self.fast:
             x, out, arg = self.x, self.out, self.arg
             h, w = xshape[1], xshape[2]
