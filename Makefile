@@ -18,8 +18,9 @@ endif
 demo: $(VENV)/.stamp-demo dataset
 	$(VENV)/bin/nerve demo
 
+# Two pytest workers on 2 cores, one BLAS thread each: oversubscribed BLAS threads slow GEMMs 10-100x.
 test: $(VENV)/.stamp-test dataset
-	$(PY) -m pytest -q -n 2
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -q -n 2
 
 bench: $(VENV)/.stamp-test
 	$(PY) bench/bench_ops.py
@@ -32,8 +33,9 @@ $(VENV)/.stamp-demo: pyproject.toml | $(PY)
 	$(PIP) install -q -e '.[plot]'
 	touch $@
 
-$(VENV)/.stamp-test: pyproject.toml | $(PY)
+$(VENV)/.stamp-test: pyproject.toml tools/install_mpi.sh | $(PY)
 	$(PIP) install -q -e '.[dev,plot,sklearn]'
+	bash tools/install_mpi.sh $(PY)
 	touch $@
 
 # Fashion-MNIST from Debian (dataset-fashion-mnist) when root with apt; optional: demo and tests work without it.
