@@ -145,6 +145,7 @@ def worker_mem(name, fw, steps):
 
 def _spawn(args, timeout=3600):
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    args = args + ["--threads", str(THREADS)]
     p = subprocess.run([sys.executable, os.path.abspath(__file__)] + args, capture_output=True, text=True,
                        env=env, timeout=timeout)
     for line in p.stdout.splitlines():
@@ -188,9 +189,9 @@ def package_size_mb():
 
 # ---------------------------------------------------------------------------------------------- report
 def _fmt_table(res, peak, meta):
-    head = ("| workload | nerve s/epoch | torch s/epoch | nerve/torch | sklearn s/epoch | nerve % peak | "
-            "torch % peak | nerve peak RSS MB (train) | torch peak RSS MB (train) |")
-    lines = [head, "|" + "---|" * 9]
+    head = ("| workload | nerve s/epoch | torch s/epoch | nerve/torch | CPU-time ratio | sklearn s/epoch | "
+            "nerve % peak | torch % peak | nerve peak RSS MB (train) | torch peak RSS MB (train) |")
+    lines = [head, "|" + "---|" * 10]
     for name, r in res.items():
         t = r["time"]
         ne, to = t.get("nerve", {}).get("epoch_s"), t.get("torch", {}).get("epoch_s")
@@ -204,9 +205,10 @@ def _fmt_table(res, peak, meta):
         def mm(fw):
             m = mem.get(fw)
             return f"{m['peak_mb']:.0f} ({m['train_mb']:.0f})" if m else "-"
-        lines.append(f"| {name} | {ne:.2f} | {to:.2f} | **{ne / to:.2f}** | "
+        cr = t["nerve"]["cpu_s"] / t["torch"]["cpu_s"] if ne and to and t["torch"]["cpu_s"] else float("nan")
+        lines.append(f"| {name} | {ne:.2f} | {to:.2f} | **{ne / to:.2f}** | {cr:.2f} | "
                      f"{'%.2f' % sk if sk else '-'} | {pct(ne)} | {pct(to)} | {mm('nerve')} | {mm('torch')} |"
-                     if ne and to else f"| {name} | {ne} | {to} | - | - | - | - | - | - |")
+                     if ne and to else f"| {name} | {ne} | {to} | - | - | - | - | - | - | - |")
     lines.append("")
     lines.append(f"sgemm peak {peak:.0f} GFLOP/s (1024^3 float32, this run); `import nerve` {meta['import_s']:.3f} s "
                  f"beyond NumPy; nerve package {meta['size_mb']:.2f} MB; {THREADS} threads; mode {meta['mode']}; "

@@ -146,7 +146,9 @@ def check_finite_and_numeric(fn_name, x, y=None, sample_weight=None, finite=True
             if kind != "f" or not finite:
                 continue
             xp = backend.get_array_module(a)
-            bad = ~xp.isfinite(a)
+            if bool(xp.isfinite(a.sum())):  # one pass, no temporaries: NaN/Inf propagate into the sum
+                continue
+            bad = ~xp.isfinite(a)  # the sum may also overflow on finite data: look element by element
             count = int(bad.sum())
             if count:
                 first = tuple(int(i) for i in np.unravel_index(int(backend.to_numpy(bad.ravel().argmax())),

@@ -11,6 +11,7 @@ by 1/2 once per call and every step needs a single tanh over all gate columns.
 import numpy as np
 
 from ..function import Function
+from . import lstm_t
 
 
 def _time_major(x, go_backwards):
@@ -127,6 +128,11 @@ class LSTMFn(_RNNBase):
         self.xt = xt = _time_major(x, go_backwards)
         self.m = m = _mask_tm(mask, go_backwards, dt)
         self.return_sequences, self.go_backwards, self.zero_masked = return_sequences, go_backwards, zero_masked
+        self.w, self.u, self.has_b, self.fast = w, u, b is not None, m is None
+        if m is None:  # fast path: feature-major layout, contiguous gate blocks (lstm_t.py)
+            HT, CT = lstm_t.forward(self, xt, w, u, b, h0, c0)
+            seq = np.ascontiguousarray(HT[1:].transpose(2, 0, 1)) if return_sequences else HT[-1].T.copy()
+            return seq, HT[-1].T.copy(), CT[-1].T.copy()
         scale = np.full(4 * n, 0.5, dt)
         scale[2 * n:3 * n] = 1.0  # sigmoid columns use tanh(z/2); the cell-candidate column uses tanh(z)
         xw = (xt.reshape(T * N, -1) @ (w * scale)).reshape(T, N, 4 * n)
@@ -161,6 +167,8 @@ class LSTMFn(_RNNBase):
         return _outputs(hs, return_sequences, zero_masked, m), hs[-1].copy(), cs[-1].copy()
 
     def backward(self, g_out, g_h, g_c):
+        if self.fast:
+            return self._backward_fast(g_out, g_h, g_c)
         G, hs, cs, tc, u, m = self.G, self.hs, self.cs, self.tc, self.u, self.m
         T, N, n = tc.shape
         dt = hs.dtype
@@ -202,6 +210,23 @@ class LSTMFn(_RNNBase):
         gb = dZ2.sum(axis=0) if self.has_b and self.needs[3] else None
         gh0 = dh if len(self.needs) > 4 and self.needs[4] else None
         gc0 = dc if len(self.needs) > 5 and self.needs[5] else None
+        return gx, gw, gu, gb, gh0, gc0
+
+
+    def _backward_fast(self, g_out, g_h, g_c):
+        needs = self.needs
+        seq = g_out.transpose(1, 0, 2) if (g_out is not None and self.return_sequences) else None
+        last = g_out if (g_out is not None and not self.return_sequences) else None
+        if g_h is not None:
+            last = g_h if last is None else last + g_h
+        gx, gw, gu, gb, gh0, gc0 = lstm_t.backward(self, last, seq, g_c, self.w, self.u, needs[0], needs[1],
+                                                   needs[2], self.has_b and needs[3])
+        if gx is not None:
+            if self.go_backwards:
+                gx = gx[::-1]
+            gx = np.ascontiguousarray(gx.transpose(1, 0, 2))
+        gh0 = gh0 if len(needs) > 4 and needs[4] else None
+        gc0 = gc0 if len(needs) > 5 and needs[5] else None
         return gx, gw, gu, gb, gh0, gc0
 
 
