@@ -9,11 +9,17 @@ SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
 
 
+_HALF = {np.dtype(t): np.dtype(t).type(0.5) for t in ("float16", "float32", "float64")}
+
+
 def _sigmoid(x):
     # sigma(x) = 1 / (1 + e^-x) = (1 + tanh(x/2)) / 2: no overflow for large |x|
-    out = np.tanh(x * 0.5)
-    out += 1
-    out *= 0.5
+    # constants of x's own dtype: a Python float costs a conversion per ufunc call (NumPy 2)
+    half = _HALF.get(x.dtype, 0.5)
+    out = np.multiply(x, half)
+    np.tanh(out, out=out)
+    out *= half
+    out += half
     return out
 
 
