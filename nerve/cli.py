@@ -15,7 +15,7 @@ def _demo(args):
     if args.quick:  # seconds: a tiny subset, for tests and a first look
         demo.run(epochs=args.epochs or 1, n_train=args.train or 512, n_test=500, seed=args.seed, out=args.out)
     else:
-        demo.run(epochs=args.epochs or 2, n_train=args.train or 10000, seed=args.seed, out=args.out)
+        demo.run(epochs=args.epochs or 2, n_train=args.train or 20000, seed=args.seed, out=args.out)
     return 0
 
 
@@ -81,12 +81,12 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     p = sub.add_parser("demo", help="train a CNN on Fashion-MNIST, print test accuracy, write a run directory",
                        description="Train the 2-conv CNN on Fashion-MNIST (the full set when installed, else the "
-                                   "embedded subset; 10,000 training images, 2 epochs), print the test accuracy "
+                                   "embedded subset; 20,000 training images, 2 epochs), print the test accuracy "
                                    "and write a run directory with metrics.json, plots and report.html. "
                                    "--spirals: the engine-only MLP 2-64-64-2 on the two spirals instead.")
     p.add_argument("--epochs", type=int, default=None, help="training epochs (default: 2; spirals: 300)")
     p.add_argument("--seed", type=int, default=0, help="random seed for the weights (default: 0)")
-    p.add_argument("--train", type=int, default=None, help="training images to use (default: 10000)")
+    p.add_argument("--train", type=int, default=None, help="training images to use (default: 20000)")
     p.add_argument("--out", default=None, help="run directory (default: runs/demo-<time>)")
     p.add_argument("--quick", action="store_true", help="a few seconds: 512 training images, 1 epoch")
     p.add_argument("--spirals", action="store_true", help="the engine-only two-spirals MLP demo")

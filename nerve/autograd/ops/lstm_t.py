@@ -109,3 +109,92 @@ def backward(fn, dH_last, dH_seq, g_c, w, u, need_x, need_w, need_u, need_b):
     if need_b:
         gb = dZ2.sum(axis=1)[inv]
     return gx, gw, gu, gb, dh.T, dc.T
+
+
+def gru_forward(fn, xt, w, u, b, h0):
+    """Unmasked GRU (reset_after=True) in the same feature-major layout; returns HT (T+1, n, N).
+    z = sigma(xz + rz), r = sigma(xr + rr), hh = tanh(xh + r rh), h_t = hh + z (h_{t-1} - hh)."""
+    T, N, _ = xt.shape
+    n = u.shape[0]
+    dt = xt.dtype
+    G = np.matmul(w.T, xt.transpose(0, 2, 1))   # (T, 3n, N)
+    if b is not None:
+        G += b[0][:, None]
+    uT = np.ascontiguousarray(u.T)               # (3n, n)
+    REC = np.empty((T, 3 * n, N), dt)            # h U + b_rec of every step (rh is kept for backward)
+    HT = np.empty((T + 1, n, N), dt)
+    HT[0] = 0 if h0 is None else h0.T
+    for t in range(T):
+        rec, x_t = REC[t], G[t]
+        np.matmul(uT, HT[t], out=rec)
+        if b is not None:
+            rec += b[1][:, None]
+        zr = x_t[:2 * n]                         # the gates overwrite the input projection in place
+        zr += rec[:2 * n]
+        zr *= 0.5
+        np.tanh(zr, out=zr)
+        zr *= 0.5
+        zr += 0.5                                # sigma via tanh
+        hh = x_t[2 * n:]
+        tmp = HT[t + 1]
+        np.multiply(zr[n:], rec[2 * n:], out=tmp)  # r rh
+        hh += tmp
+        np.tanh(hh, out=hh)
+        np.subtract(HT[t], hh, out=tmp)
+        tmp *= zr[:n]
+        tmp += hh                                # h = hh + z (h_prev - hh)
+    fn.tG, fn.tREC, fn.tHT, fn.txt = G, REC, HT, xt
+    return HT
+
+
+def gru_backward(fn, dH_last, dH_seq, w, u, need_x, need_w, need_u, need_b):
+    G, REC, HT, xt = fn.tG, fn.tREC, fn.tHT, fn.txt
+    T, n3, N = G.shape
+    n = n3 // 3
+    dt = HT.dtype
+    dX = np.empty((n3, T, N), dt)     # input-projection pre-activation gradients, (3n, T N) as a free reshape
+    dR = np.empty((n3, T, N), dt)     # recurrent-projection pre-activation gradients
+    dh = np.zeros((n, N), dt)
+    if dH_last is not None:
+        dh += dH_last.T
+    drc = np.empty((n3, N), dt)
+    dah = np.empty((n, N), dt)
+    t1 = np.empty((n, N), dt)
+    uc = np.ascontiguousarray(u)      # (n, 3n): dh_prev = U drc
+    for t in range(T - 1, -1, -1):
+        if dH_seq is not None:
+            dh += dH_seq[t].T
+        g = G[t]
+        z, r, hh, rh, hp = g[:n], g[n:2 * n], g[2 * n:], REC[t][2 * n:], HT[t]
+        np.multiply(hh, hh, out=dah)
+        np.subtract(1, dah, out=dah)
+        np.subtract(1, z, out=t1)
+        dah *= t1
+        dah *= dh                                  # dah = dh (1 - z)(1 - hh^2)
+        np.subtract(hp, hh, out=t1)
+        t1 *= dh
+        np.multiply(z, t1, out=drc[:n])
+        np.subtract(1, z, out=t1)
+        drc[:n] *= t1                              # dz = dh (h_prev - hh) z (1 - z)
+        np.multiply(dah, rh, out=drc[n:2 * n])
+        np.subtract(1, r, out=t1)
+        t1 *= r
+        drc[n:2 * n] *= t1                         # dr = dah rh r (1 - r)
+        np.multiply(dah, r, out=drc[2 * n:])       # d(rh) = dah r
+        dR[:, t] = drc
+        dX[:2 * n, t] = drc[:2 * n]
+        dX[2 * n:, t] = dah
+        dh *= z
+        np.matmul(uc, drc, out=t1)
+        dh += t1                                   # dh_prev = dh z + U drc
+    dX2, dR2 = dX.reshape(n3, T * N), dR.reshape(n3, T * N)
+    gx = gw = gu = gb = None
+    if need_x:
+        gx = (w @ dX2).reshape(-1, T, N).transpose(1, 2, 0)
+    if need_w:
+        gw = (dX2 @ xt.reshape(T * N, -1)).T
+    if need_u:
+        gu = HT[:-1].transpose(1, 0, 2).reshape(n, T * N) @ dR2.T
+    if need_b:
+        gb = np.stack([dX2.sum(axis=1), dR2.sum(axis=1)])
+    return gx, gw, gu, gb, dh.T

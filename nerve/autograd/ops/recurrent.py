@@ -242,6 +242,11 @@ class GRUFn(_RNNBase):
         self.xt = xt = _time_major(x, go_backwards)
         self.m = m = _mask_tm(mask, go_backwards, dt)
         self.return_sequences, self.go_backwards, self.zero_masked = return_sequences, go_backwards, zero_masked
+        self.w, self.u, self.has_b, self.fast = w, u, b is not None, m is None
+        if m is None:  # fast path: feature-major layout, contiguous gate blocks (lstm_t.py)
+            HT = lstm_t.gru_forward(self, xt, w, u, b, h0)
+            seq = np.ascontiguousarray(HT[1:].transpose(2, 0, 1)) if return_sequences else HT[-1].T.copy()
+            return seq, HT[-1].T.copy()
         b_in, b_rec = (None, None) if b is None else (b[0], b[1])
         xw = (xt.reshape(T * N, -1) @ w).reshape(T, N, 3 * n)
         if b_in is not None:
@@ -279,6 +284,17 @@ class GRUFn(_RNNBase):
         return _outputs(hs, return_sequences, zero_masked, m), hs[-1].copy()
 
     def backward(self, g_out, g_h):
+        if self.fast:
+            needs = self.needs
+            seq = g_out.transpose(1, 0, 2) if (g_out is not None and self.return_sequences) else None
+            last = g_out if (g_out is not None and not self.return_sequences) else None
+            if g_h is not None:
+                last = g_h if last is None else last + g_h
+            gx, gw, gu, gb, gh0 = lstm_t.gru_backward(self, last, seq, self.w, self.u, needs[0], needs[1], needs[2],
+                                                      self.has_b and needs[3])
+            if gx is not None:
+                gx = np.ascontiguousarray((gx[::-1] if self.go_backwards else gx).transpose(1, 0, 2))
+            return gx, gw, gu, gb, gh0 if len(needs) > 4 and needs[4] else None
         hs, Z, R, HH, RH, u, m = self.hs, self.Z, self.R, self.HH, self.RH, self.u, self.m
         T, N, n = Z.shape
         dt = hs.dtype
