@@ -30,7 +30,7 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.stamp-demo: pyproject.toml | $(PY)
-	$(PIP) install -q -e '.[plot]'
+	$(PIP) install -q -e '.[plot,sklearn]'
 	touch $@
 
 $(VENV)/.stamp-test: pyproject.toml tools/install_mpi.sh | $(PY)
