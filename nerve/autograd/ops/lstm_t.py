@@ -1,4 +1,4 @@
-"""Unmasked LSTM forward/backward in a feature-major layout (the fast path of LSTMFn).
+"""Unmasked LSTM and GRU forward/backward in a feature-major layout (the fast paths of LSTMFn and GRUFn).
 
 Arrays are (T, features, N) instead of (T, N, features): every gate is then a contiguous row block of
 z_t = U'^T h_t + W'^T x_t + b' (4n, N), so the per-step elementwise passes run over contiguous memory
