@@ -9,19 +9,25 @@ from ..function import Function
 from .conv import col2im, conv_out_len, windows
 
 
+def _geometry(name, x, pool_size, strides, padding):
+    """Window sizes, strides, output sizes and TF-style padding of a 2-D pooling over NHWC ``x``."""
+    if x.ndim != 4:
+        raise ValueError(f"{name}: expected input (N, H, W, C), got shape {tuple(x.shape)}")
+    kh, kw = pool_size
+    sh, sw = strides or pool_size
+    n, h, w, c = x.shape
+    oh, ph = conv_out_len(h, kh, sh, 1, padding)
+    ow, pw = conv_out_len(w, kw, sw, 1, padding)
+    if oh <= 0 or ow <= 0:
+        raise ValueError(f"{name}: input spatial size {(h, w)} is smaller than pool_size {(kh, kw)}")
+    return n, h, w, c, kh, kw, sh, sw, oh, ow, ph, pw
+
+
 class MaxPool2DFn(Function):
     name = "max_pool2d"
 
     def forward(self, x, pool_size=(2, 2), strides=None, padding="valid"):
-        if x.ndim != 4:
-            raise ValueError(f"max_pool2d: expected input (N, H, W, C), got shape {tuple(x.shape)}")
-        kh, kw = pool_size
-        sh, sw = strides or pool_size
-        n, h, w, c = x.shape
-        oh, ph = conv_out_len(h, kh, sh, 1, padding)
-        ow, pw = conv_out_len(w, kw, sw, 1, padding)
-        if oh <= 0 or ow <= 0:
-            raise ValueError(f"max_pool2d: input spatial size {(h, w)} is smaller than pool_size {(kh, kw)}")
+        n, h, w, c, kh, kw, sh, sw, oh, ow, ph, pw = _geometry("max_pool2d", x, pool_size, strides, padding)
         self.geom = (x.shape, ph, pw, kh, kw, sh, sw, oh, ow)
         if padding == "valid" and (kh, kw) == (sh, sw) == (2, 2):
             # 2x2 windows (the common case): a tournament of three maxima; three boolean "right one wins" flags
@@ -101,15 +107,7 @@ class AvgPool2DFn(Function):
     name = "avg_pool2d"
 
     def forward(self, x, pool_size=(2, 2), strides=None, padding="valid"):
-        if x.ndim != 4:
-            raise ValueError(f"avg_pool2d: expected input (N, H, W, C), got shape {tuple(x.shape)}")
-        kh, kw = pool_size
-        sh, sw = strides or pool_size
-        n, h, w, c = x.shape
-        oh, ph = conv_out_len(h, kh, sh, 1, padding)
-        ow, pw = conv_out_len(w, kw, sw, 1, padding)
-        if oh <= 0 or ow <= 0:
-            raise ValueError(f"avg_pool2d: input spatial size {(h, w)} is smaller than pool_size {(kh, kw)}")
+        n, h, w, c, kh, kw, sh, sw, oh, ow, ph, pw = _geometry("avg_pool2d", x, pool_size, strides, padding)
         xp_ = np.pad(x, ((0, 0), ph, pw, (0, 0))) if padding == "same" else x
         s = windows(xp_, kh, kw, sh, sw, 1, 1, oh, ow).sum(axis=(3, 4))
         if padding == "same":  # divide by the number of real (unpadded) elements in each window
