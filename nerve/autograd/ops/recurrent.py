@@ -40,6 +40,14 @@ def _outputs(hs, return_sequences, zero_masked, m):
 
 
 class _RNNBase(Function):
+    def _setup(self, x, w, u, b, mask, return_sequences, go_backwards, zero_masked):
+        """Time-major input and mask, call options and weights saved for backward; returns (xt, m)."""
+        self.xt = xt = _time_major(x, go_backwards)
+        self.m = m = _mask_tm(mask, go_backwards, x.dtype)
+        self.return_sequences, self.go_backwards, self.zero_masked = return_sequences, go_backwards, zero_masked
+        self.w, self.u, self.has_b, self.fast = w, u, b is not None, m is None
+        return xt, m
+
     def _seq_grad(self, g_out, g_h, T, N, u, dtype):
         """Per-step gradient w.r.t. h_t from the outputs (sequence or last) and the returned final state."""
         dH = np.zeros((T, N, u), dtype)
@@ -59,7 +67,7 @@ class _RNNBase(Function):
         """dx = dZ W^T, dW = X^T dZ, dU = H_prev^T dZ, db = sum dZ (one GEMM each)."""
         k = dZ.shape[-1]
         dZ2 = dZ.reshape(T * N, k)
-        gx = gw = gu = gb = None
+        gx = gw = None
         if self.needs[0]:
             gx = (dZ2 @ W.T).reshape(T, N, -1)
             if self.go_backwards:
@@ -77,9 +85,7 @@ class SimpleRNNFn(_RNNBase):
     def forward(self, x, w, u, b, h0, mask=None, return_sequences=False, go_backwards=False, zero_masked=False):
         N, T, _ = x.shape
         n = u.shape[0]
-        self.xt = xt = _time_major(x, go_backwards)
-        self.m = m = _mask_tm(mask, go_backwards, x.dtype)
-        self.return_sequences, self.go_backwards, self.zero_masked = return_sequences, go_backwards, zero_masked
+        xt, m = self._setup(x, w, u, b, mask, return_sequences, go_backwards, zero_masked)
         xw = (xt.reshape(T * N, -1) @ w).reshape(T, N, n)
         if b is not None:
             xw += b
@@ -91,7 +97,7 @@ class SimpleRNNFn(_RNNBase):
             np.tanh(z, out=hs[t + 1])
             if m is not None:  # masked step: keep the previous state
                 hs[t + 1] = hs[t] + m[t] * (hs[t + 1] - hs[t])
-        self.hs, self.w, self.u, self.has_b = hs, w, u, b is not None
+        self.hs = hs
         return _outputs(hs, return_sequences, zero_masked, m), hs[-1].copy()
 
     def backward(self, g_out, g_h):
@@ -125,10 +131,7 @@ class LSTMFn(_RNNBase):
         N, T, _ = x.shape
         n = u.shape[0]
         dt = x.dtype
-        self.xt = xt = _time_major(x, go_backwards)
-        self.m = m = _mask_tm(mask, go_backwards, dt)
-        self.return_sequences, self.go_backwards, self.zero_masked = return_sequences, go_backwards, zero_masked
-        self.w, self.u, self.has_b, self.fast = w, u, b is not None, m is None
+        xt, m = self._setup(x, w, u, b, mask, return_sequences, go_backwards, zero_masked)
         if m is None:  # fast path: feature-major layout, contiguous gate blocks (lstm_t.py)
             HT, CT = lstm_t.forward(self, xt, w, u, b, h0, c0)
             seq = np.ascontiguousarray(HT[1:].transpose(2, 0, 1)) if return_sequences else HT[-1].T.copy()
@@ -163,7 +166,7 @@ class LSTMFn(_RNNBase):
                 mt = m[t]
                 hs[t + 1] = hs[t] + mt * (hs[t + 1] - hs[t])
                 cs[t + 1] = cs[t] + mt * (c - cs[t])
-        self.G, self.hs, self.cs, self.tc, self.w, self.u, self.has_b = G, hs, cs, tc, w, u, b is not None
+        self.G, self.hs, self.cs, self.tc = G, hs, cs, tc
         return _outputs(hs, return_sequences, zero_masked, m), hs[-1].copy(), cs[-1].copy()
 
     def backward(self, g_out, g_h, g_c):
@@ -239,10 +242,7 @@ class GRUFn(_RNNBase):
         N, T, _ = x.shape
         n = u.shape[0]
         dt = x.dtype
-        self.xt = xt = _time_major(x, go_backwards)
-        self.m = m = _mask_tm(mask, go_backwards, dt)
-        self.return_sequences, self.go_backwards, self.zero_masked = return_sequences, go_backwards, zero_masked
-        self.w, self.u, self.has_b, self.fast = w, u, b is not None, m is None
+        xt, m = self._setup(x, w, u, b, mask, return_sequences, go_backwards, zero_masked)
         if m is None:  # fast path: feature-major layout, contiguous gate blocks (lstm_t.py)
             HT = lstm_t.gru_forward(self, xt, w, u, b, h0)
             seq = np.ascontiguousarray(HT[1:].transpose(2, 0, 1)) if return_sequences else HT[-1].T.copy()
@@ -280,7 +280,6 @@ class GRUFn(_RNNBase):
             if m is not None:
                 hs[t + 1] = hs[t] + m[t] * (h - hs[t])
         self.hs, self.Z, self.R, self.HH, self.RH = hs, Z, R, HH, RH
-        self.w, self.u, self.has_b = w, u, b is not None
         return _outputs(hs, return_sequences, zero_masked, m), hs[-1].copy()
 
     def backward(self, g_out, g_h):
