@@ -30,7 +30,7 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.stamp-demo: pyproject.toml | $(PY)
-	$(PIP) install -q -e '.[plot,sklearn]'
+	$(PIP) install -q -e '.[plot,sklearn,fast]'
 	touch $@
 
 $(VENV)/.stamp-test: pyproject.toml tools/install_mpi.sh | $(PY)

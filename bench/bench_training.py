@@ -4,9 +4,10 @@
                                    [--threads T] [--no-memory] [--out DIR]
 
 Workloads: bench/workloads.py (mlp, cnn, lstm, gru, ae, text), batch 128, Adam 1e-3, float32, T threads
-(default 2: OPENBLAS/OMP threads and torch.set_num_threads). Per workload one worker process builds both
-models and times them in alternating rounds (nerve, torch, sklearn, nerve, torch, ...), so a busy machine
-hurts all alike; medians over the rounds are reported:
+(default 2: OPENBLAS/OMP threads and torch.set_num_threads). Per workload the frameworks are timed in
+alternating rounds (nerve, torch, sklearn, nerve, torch, ...), so a busy machine hurts all alike, each round in
+a fresh worker process (a framework's idle BLAS/OpenMP threads spin for a while after each call and would
+steal the cores from the other one in a shared process); medians over the rounds are reported:
   * default: R full epochs each (R = --epochs, default 3): nerve ``model.fit(epochs=1, verbose=0)``, torch the
     peer loop (randperm + slicing), sklearn ``partial_fit`` (one pass of Adam minibatches);
   * ``--steps N``: R rounds of N steps each, scaled to an epoch (469 steps for Fashion-MNIST);
@@ -101,31 +102,38 @@ def frameworks_for(name):
 
 
 # ---------------------------------------------------------------------------------------------- workers
-def worker_time(name, steps, rounds):
-    """Alternating rounds; prints one JSON line {fw: {"epoch_s": median, "rounds": [...], "cpu_s": ...}}."""
+def worker_time(name, fw, steps):
+    """One timed round of one framework (after a warm-up); prints one JSON line {"wall_s": ..., "cpu_s": ...}
+    scaled to an epoch. Each framework runs in its own process: a framework's idle worker threads keep spinning
+    for a while after each parallel call (OpenBLAS, OpenMP), which would steal the cores from the other one."""
     x, y = W.load_data(name)
     n_epoch = len(y)
-    runs = {}
-    for fw in frameworks_for(name):
-        try:
-            runs[fw] = RUNNERS[fw](name, x, y)
-        except ImportError as e:
-            print(f"# {fw} unavailable: {e}", file=sys.stderr)
+    run = RUNNERS[fw](name, x, y)
     n = steps * W.BATCH if steps else n_epoch
     scale = (n_epoch / W.BATCH) / steps if steps else 1.0  # steps -> seconds per epoch
-    for run in runs.values():  # warm-up (first calls build models, allocate buffers)
-        run(min(n, 4 * W.BATCH) if steps or n_epoch > 8 * W.BATCH else n)
-    wall = {k: [] for k in runs}
-    cpu = {k: [] for k in runs}
+    run(min(n, 4 * W.BATCH) if steps or n_epoch > 8 * W.BATCH else n)  # warm-up: build, allocate, compile
+    t, c = time.perf_counter(), time.process_time()
+    run(n)
+    print("RESULT " + json.dumps({"wall_s": (time.perf_counter() - t) * scale,
+                                  "cpu_s": (time.process_time() - c) * scale}), flush=True)
+
+
+def time_workload(name, steps, rounds):
+    """Alternating rounds nerve, torch, (sklearn), nerve, ... each in a fresh process; medians per framework."""
+    fws = frameworks_for(name)
+    wall, cpu = {fw: [] for fw in fws}, {fw: [] for fw in fws}
     for _ in range(rounds):
-        for fw, run in runs.items():
-            t, c = time.perf_counter(), time.process_time()
-            run(n)
-            wall[fw].append((time.perf_counter() - t) * scale)
-            cpu[fw].append((time.process_time() - c) * scale)
-    res = {fw: {"epoch_s": float(np.median(wall[fw])), "rounds_s": [round(v, 3) for v in wall[fw]],
-                "cpu_s": float(np.median(cpu[fw]))} for fw in runs}
-    print("RESULT " + json.dumps(res), flush=True)
+        for fw in fws:
+            try:
+                r = _spawn(["--worker-time", name, fw, "--steps", str(steps)])
+            except RuntimeError as e:
+                if "ImportError" in str(e) or "ModuleNotFoundError" in str(e):
+                    continue
+                raise
+            wall[fw].append(r["wall_s"])
+            cpu[fw].append(r["cpu_s"])
+    return {fw: {"epoch_s": float(np.median(wall[fw])), "rounds_s": [round(v, 3) for v in wall[fw]],
+                 "cpu_s": float(np.median(cpu[fw]))} for fw in fws if wall[fw]}
 
 
 def worker_mem(name, fw, steps):
@@ -230,7 +238,7 @@ def main():
         n_epoch = len(W.load_data(name)[1])
         print(f"[{name}] timing ({'%d steps x %d rounds' % (steps, rounds) if steps else '%d epochs' % rounds})",
               flush=True)
-        t = _spawn(["--worker-time", name, "--steps", str(steps), "--rounds", str(rounds)])
+        t = time_workload(name, steps, rounds)
         res[name] = {"time": t, "n_epoch": n_epoch}
         if "--no-memory" not in ARGV:
             res[name]["mem"] = {fw: _spawn(["--worker-mem", name, fw, "--steps", "30"])
@@ -247,14 +255,15 @@ def main():
         json.dump({"meta": meta, "workloads": res}, f, indent=1)
     with open(os.path.join(out_dir, "RESULTS.md"), "w") as f:
         f.write(f"# nerve training benchmark ({meta['date']})\n\nCommand: `python bench/bench_training.py "
-                f"{' '.join(ARGV)}`\n\nSeconds per epoch (medians of alternating rounds in one process), "
+                f"{' '.join(ARGV)}`\n\nSeconds per epoch (medians of alternating rounds, one process per framework and round), "
                 f"fraction of the sgemm peak (3x forward FLOPs), peak RSS of each framework alone (separate "
                 f"process, 30 steps; in brackets the growth over the RSS after setup).\n\n{table}\n")
 
 
 if __name__ == "__main__":
     if "--worker-time" in ARGV:
-        worker_time(_opt("--worker-time", None), _opt("--steps", 0, int), _opt("--rounds", 3, int))
+        i = ARGV.index("--worker-time")
+        worker_time(ARGV[i + 1], ARGV[i + 2], _opt("--steps", 0, int))
     elif "--worker-mem" in ARGV:
         i = ARGV.index("--worker-mem")
         worker_mem(ARGV[i + 1], ARGV[i + 2], _opt("--steps", 30, int))

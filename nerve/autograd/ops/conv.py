@@ -9,6 +9,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..function import Function
+from . import jit
 
 
 def conv_out_len(n, k, stride, dilation, padding):
@@ -78,16 +79,28 @@ class Conv2DFn(Function):
         if oh <= 0 or ow <= 0:
             raise ValueError(f"conv2d: input spatial size {(h, wd)} is smaller than the (dilated) kernel "
                              f"{(kh, kw)} with padding {padding!r}")
-        xp_ = _pad(x, ph, pw)
-        cols = windows(xp_, kh, kw, sh, sw, dh, dw, oh, ow).reshape(n * oh * ow, kh * kw * c)
-        y = cols @ w.reshape(kh * kw * c, f)
-        if b is not None:
-            y += b
-        if activation == "relu":
-            np.maximum(y, 0, out=y)
-            self.out = y
-        elif activation != "linear":
+        if activation not in ("linear", "relu"):
             raise ValueError(f"conv2d: argument 'activation' expected 'linear' or 'relu', got {activation!r}")
+        xp_ = _pad(x, ph, pw)
+        K = _kernels(x, w)
+        if K is not None:  # compiled im2col and bias + ReLU, split over the cores (ops/jit.py)
+            cols = np.empty((n, oh, ow, kh, kw, c), x.dtype)
+            K.im2col(xp_, kh, kw, sh, sw, dh, dw, oh, ow, cols)
+            cols = cols.reshape(n * oh * ow, kh * kw * c)
+            y = cols @ w.reshape(kh * kw * c, f)
+            if b is not None or activation == "relu":
+                K.bias_act(y, np.zeros(f, y.dtype) if b is None else b.astype(y.dtype, copy=False),
+                           activation == "relu")
+        else:
+            cols = windows(xp_, kh, kw, sh, sw, dh, dw, oh, ow).reshape(n * oh * ow, kh * kw * c)
+            y = cols @ w.reshape(kh * kw * c, f)
+            if b is not None:
+                y += b
+            if activation == "relu":
+                np.maximum(y, 0, out=y)
+        if activation == "relu":
+            self.out = y
+        self.jit, self.K = K is not None, K
         self.act = activation
         self.geom = (x.shape, xp_.shape, ph, pw, kh, kw, sh, sw, dh, dw, oh, ow)
         self.cols = cols if len(self.needs) > 1 and self.needs[1] else None
@@ -99,12 +112,15 @@ class Conv2DFn(Function):
         n, _, _, c = xshape
         f = self.w.shape[3]
         g2 = g.reshape(-1, f)
+        need_b = len(self.needs) > 2 and self.needs[2]
+        gx = gw = gb = None
+        if self.jit:
+            return self._backward_jit(g, need_b)
         if self.act == "relu":
             g2 = g2 * (self.out > 0)
-        gx = gw = gb = None
         if self.needs[1]:
             gw = (self.cols.T @ g2).reshape(self.w.shape)
-        if len(self.needs) > 2 and self.needs[2]:
+        if need_b:
             gb = colsum(g2)
         if self.needs[0] and c < 8:  # few channels: one GEMM, then col2im (kh*kw strided adds)
             dcols = (g2 @ self.w.reshape(kh * kw * c, f).T).reshape(n, oh, ow, kh, kw, c)
@@ -123,6 +139,46 @@ class Conv2DFn(Function):
                         buf.reshape(n, oh, ow, c)
             gx = dxp[:, ph[0]: pshape[1] - ph[1], pw[0]: pshape[2] - pw[1], :]
         return gx, gw, gb
+
+    def _backward_jit(self, g, need_b):
+        """The same math with the ReLU mask and the bias sum in one compiled pass, and col2im compiled."""
+        K = self.K
+        xshape, pshape, ph, pw, kh, kw, sh, sw, dh, dw, oh, ow = self.geom
+        f = self.w.shape[3]
+        relu = self.act == "relu"
+        g2 = g.reshape(-1, f)
+        gx = gw = gb = None
+        pre = self.__dict__.pop("premasked", None)
+        if pre is not None and pre[0] is g:  # a max pooling already applied [y > 0] and summed the columns
+            g2 = g.reshape(-1, f)
+            gb = pre[1].sum(axis=0) if need_b else None
+        elif relu or need_b:
+            g2 = np.ascontiguousarray(g2)
+            gz = np.empty_like(g2)
+            parts = np.empty((jit.CHUNKS, f), g2.dtype)
+            K.act_grad_colsum(g2, self.out if relu else g2, relu, gz, parts)
+            g2 = gz
+            if need_b:
+                gb = parts.sum(axis=0)
+        if self.needs[1]:
+            gw = (self.cols.T @ g2).reshape(self.w.shape)
+        if self.needs[0]:
+            n, c = xshape[0], xshape[3]
+            dcols = (g2 @ self.w.reshape(kh * kw * c, f).T).reshape(n, oh, ow, kh, kw, c)
+            dxp = np.zeros(pshape, g2.dtype)
+            K.col2im(dcols, kh, kw, sh, sw, dh, dw, oh, ow, dxp)
+            gx = dxp[:, ph[0]: pshape[1] - ph[1], pw[0]: pshape[2] - pw[1], :]
+        return gx, gw, gb
+
+
+def _kernels(*arrays):
+    """The compiled kernels when enabled and every array is a NumPy float32/float64 array, else None."""
+    for a in arrays:
+        if type(a) is not np.ndarray or a.dtype.char not in "fd":
+            return None
+    if len(arrays) > 1 and arrays[0].dtype != arrays[1].dtype:
+        return None
+    return jit.kernels()
 
 
 class Conv2DTransposeFn(Function):

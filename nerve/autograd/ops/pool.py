@@ -6,7 +6,7 @@ it evenly over the window's valid (unpadded) elements, as Keras/TensorFlow do.
 import numpy as np
 
 from ..function import Function
-from .conv import col2im, conv_out_len, windows
+from .conv import Conv2DFn, _kernels, col2im, conv_out_len, windows
 
 
 def _geometry(name, x, pool_size, strides, padding):
@@ -29,6 +29,13 @@ class MaxPool2DFn(Function):
     def forward(self, x, pool_size=(2, 2), strides=None, padding="valid"):
         n, h, w, c, kh, kw, sh, sw, oh, ow, ph, pw = _geometry("max_pool2d", x, pool_size, strides, padding)
         self.geom = (x.shape, ph, pw, kh, kw, sh, sw, oh, ow)
+        K = _kernels(x) if padding == "valid" and (kh, kw) == (sh, sw) and kh * kw < 256 else None
+        if K is not None:  # compiled: one pass, the index of the first maximum of each window (ops/jit.py)
+            out = np.empty((n, oh, ow, c), x.dtype)
+            self.arg = np.empty((n, oh, ow, c), np.uint8)
+            K.maxpool(x, kh, kw, out, self.arg)
+            self.x, self.K, self.fast = x, K, 3
+            return out
         if padding == "valid" and (kh, kw) == (sh, sw) == (2, 2):
             # 2x2 windows (the common case): a tournament of three maxima; three boolean "right one wins" flags
             # (strict >, so ties keep the first element in row-major order) are all backward needs.
@@ -64,6 +71,23 @@ class MaxPool2DFn(Function):
 
     def backward(self, g):
         xshape, ph, pw, kh, kw, sh, sw, oh, ow = self.geom
+        if self.fast == 3:
+            from . import jit
+            K = self.K
+            h, w = xshape[1], xshape[2]
+            gx = (np.empty if (oh * sh, ow * sw) == (h, w) else np.zeros)(xshape, g.dtype)
+            g = np.ascontiguousarray(g)
+            src = self.inputs[0]
+            conv = getattr(src, "_ctx", None)
+            if isinstance(conv, Conv2DFn) and conv.jit and conv.act == "relu" and not src._retain:
+                # the input is a fused conv + ReLU output: apply its mask [x > 0] and sum its columns here; the
+                # conv uses them only if it receives exactly this array (no other consumer added to it)
+                parts = np.empty((jit.CHUNKS, xshape[3]), g.dtype)
+                K.maxpool_grad_relu(g, self.arg, self.x, kh, kw, gx, parts)
+                conv.premasked = (gx, parts)
+            else:
+                K.maxpool_grad(g, self.arg, kh, kw, gx)
+            return gx, None, None, None
         if self.fast == 2:  # 2x2 tournament: route g down the winning branch of each comparison
             f01, f23, fb = self.flags
             h, w = xshape[1], xshape[2]

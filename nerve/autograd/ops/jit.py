@@ -1,0 +1,177 @@
+"""Optional compiled kernels (numba, the ``fast`` extra) for the memory-bound passes of the CNN step.
+
+Why: NumPy's elementwise passes run on one core and each makes a full trip through memory, while the
+GEMMs use every core (PERFORMANCE.md: ~60% of a NumPy CNN step). These kernels fuse such passes and
+split them over the cores by batch rows (``prange``). Each is the plain loop form of a NumPy expression
+that ops/conv.py and ops/pool.py keep as the reference path:
+
+    bias_act        y = max(y + b, 0)  (or y + b)                    in place, y (M, F)
+    act_grad_colsum gz = g * [out > 0] ; gb = sum_rows(gz)           gz (M, F), gb (F,)
+    im2col          cols[n,p,q,i,j,c] = x[n, p*sh + i*dh, q*sw + j*dw, c]
+    col2im          dx[n, p*sh + i*dh, q*sw + j*dw, c] += dcols[n,p,q,i,j,c]
+    maxpool / maxpool_grad  non-overlapping kh x kw windows, gradient to the first maximum
+    maxpool_grad_relu  maxpool_grad times [x > 0], and its column sums: when x is the output of a fused
+                    conv + ReLU whose only consumer is this pooling, the convolution's ReLU mask and bias sum
+                    come out of the pooling's backward pass (conv.py ``premasked``)
+
+Column sums are taken over a fixed number of row chunks and then added in chunk order, so the result
+does not depend on the thread count (runs stay bit-reproducible).
+
+Use: ``kernels()`` returns the compiled module namespace, or None when numba is missing, when
+``NERVE_JIT=0`` or after ``set_enabled(False)``; callers then take the NumPy path. numba is imported on
+first use only (``import nerve`` stays fast); compiled code is cached on disk by numba (``cache=True``).
+"""
+import os
+
+_state = {"enabled": os.environ.get("NERVE_JIT", "1") not in ("0", "false", "False", ""), "mod": None,
+          "failed": False}
+CHUNKS = 16  # row chunks of the column sums (fixed: independent of the thread count)
+
+
+def set_enabled(flag):
+    """Switch the compiled kernels on or off (tests run both paths); returns the previous setting."""
+    old = _state["enabled"]
+    _state["enabled"] = bool(flag)
+    return old
+
+
+def enabled():
+    return kernels() is not None
+
+
+def kernels():
+    if not _state["enabled"] or _state["failed"]:
+        return None
+    if _state["mod"] is None:
+        try:
+            _state["mod"] = _build()
+        except ImportError:
+            _state["failed"] = True
+            return None
+    return _state["mod"]
+
+
+def _build():
+    import types
+
+    import numba
+    import numpy as np
+    from numba import njit, prange
+
+    if "NUMBA_THREADING_LAYER" not in os.environ:
+        # numba's own pthread pool: its idle workers sleep, while an OpenMP pool's spin and fight the BLAS
+        # threads for the cores (measured: the CNN step took 68 ms with the OpenMP layer, 24 ms with this)
+        numba.config.THREADING_LAYER = "workqueue"
+
+    opts = dict(parallel=True, cache=True, nogil=True, fastmath=False)
+
+    @njit(**opts)
+    def bias_act(y, b, relu):
+        m, f = y.shape
+        for r in prange(m):
+            for k in range(f):
+                v = y[r, k] + b[k]
+                if relu and v < 0:  # NaN stays NaN as in np.maximum
+                    v = 0
+                y[r, k] = v
+
+    @njit(**opts)
+    def act_grad_colsum(g, out, relu, gz, parts):
+        m, f = g.shape
+        nch = parts.shape[0]
+        for c in prange(nch):
+            lo, hi = c * m // nch, (c + 1) * m // nch
+            acc = parts[c]
+            for k in range(f):
+                acc[k] = 0
+            for r in range(lo, hi):
+                for k in range(f):
+                    v = g[r, k]
+                    if relu and not out[r, k] > 0:
+                        v = v * 0
+                    gz[r, k] = v
+                    acc[k] += v
+
+    @njit(**opts)
+    def im2col(x, kh, kw, sh, sw, dh, dw, oh, ow, cols):
+        n, _, _, c = x.shape
+        for b in prange(n):
+            for p in range(oh):
+                for q in range(ow):
+                    for i in range(kh):
+                        r = p * sh + i * dh
+                        for j in range(kw):
+                            s = q * sw + j * dw
+                            for ch in range(c):
+                                cols[b, p, q, i, j, ch] = x[b, r, s, ch]
+
+    @njit(**opts)
+    def col2im(dcols, kh, kw, sh, sw, dh, dw, oh, ow, dx):
+        n = dx.shape[0]
+        c = dx.shape[3]
+        for b in prange(n):
+            for p in range(oh):
+                for q in range(ow):
+                    for i in range(kh):
+                        r = p * sh + i * dh
+                        for j in range(kw):
+                            s = q * sw + j * dw
+                            for ch in range(c):
+                                dx[b, r, s, ch] += dcols[b, p, q, i, j, ch]
+
+    @njit(**opts)
+    def maxpool(x, kh, kw, out, arg):
+        n, oh, ow, c = out.shape
+        for b in prange(n):
+            for p in range(oh):
+                for q in range(ow):
+                    for ch in range(c):
+                        out[b, p, q, ch] = x[b, p * kh, q * kw, ch]
+                        arg[b, p, q, ch] = 0
+                    for i in range(kh):
+                        for j in range(kw):
+                            if i == 0 and j == 0:
+                                continue
+                            k = i * kw + j
+                            for ch in range(c):
+                                v = x[b, p * kh + i, q * kw + j, ch]
+                                best = out[b, p, q, ch]
+                                if v > best or (v != v and best == best):  # first max; NaN wins (propagates)
+                                    out[b, p, q, ch] = v
+                                    arg[b, p, q, ch] = k
+
+    @njit(**opts)
+    def maxpool_grad(g, arg, kh, kw, gx):
+        n, oh, ow, c = g.shape
+        for b in prange(n):
+            for p in range(oh):
+                for q in range(ow):
+                    for i in range(kh):
+                        for j in range(kw):
+                            k = i * kw + j
+                            for ch in range(c):
+                                gx[b, p * kh + i, q * kw + j, ch] = g[b, p, q, ch] if arg[b, p, q, ch] == k else 0
+
+    @njit(**opts)
+    def maxpool_grad_relu(g, arg, x, kh, kw, gx, parts):
+        n, oh, ow, c = g.shape
+        nch = parts.shape[0]
+        for ci in prange(nch):
+            acc = parts[ci]
+            acc[:] = 0
+            for b in range(ci * n // nch, (ci + 1) * n // nch):
+                for p in range(oh):
+                    for q in range(ow):
+                        for i in range(kh):
+                            for j in range(kw):
+                                k = i * kw + j
+                                for ch in range(c):
+                                    v = g[b, p, q, ch]
+                                    if arg[b, p, q, ch] != k or not x[b, p * kh + i, q * kw + j, ch] > 0:
+                                        v = v * 0
+                                    gx[b, p * kh + i, q * kw + j, ch] = v
+                                    acc[ch] += v
+
+    ns = types.SimpleNamespace(maxpool_grad_relu=maxpool_grad_relu, bias_act=bias_act, act_grad_colsum=act_grad_colsum, im2col=im2col,
+                               col2im=col2im, maxpool=maxpool, maxpool_grad=maxpool_grad, numba=numba)
+    return ns

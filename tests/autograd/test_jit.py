@@ -1,0 +1,164 @@
+"""The compiled kernels (ops/jit.py) against the pure-NumPy path: same values (float32 and float64),
+float64 gradcheck through them, the pooling-fused ReLU mask only where it is exact, NaN propagation,
+and results that do not depend on the number of threads."""
+import numpy as np
+import pytest
+
+numba = pytest.importorskip("numba", reason="the compiled kernels need the `fast` extra (numba)")
+import nerve  # noqa: E402
+from nerve.autograd.gradcheck import gradcheck  # noqa: E402
+from nerve.autograd.ops import jit  # noqa: E402
+from nerve.autograd.ops.conv import Conv2DFn  # noqa: E402
+from nerve.autograd.ops.pool import MaxPool2DFn  # noqa: E402
+
+rs = np.random.default_rng(0)
+
+
+@pytest.fixture(autouse=True)
+def _restore():
+    old = jit.set_enabled(True)
+    yield
+    jit.set_enabled(old)
+
+
+def both(f):
+    """f() on the compiled path and on the NumPy path."""
+    out = {}
+    for on in (True, False):
+        jit.set_enabled(on)
+        out[on] = f()
+    jit.set_enabled(True)
+    return out[True], out[False]
+
+
+CASES = [((3, 9, 8, 2), (3, 3, 2, 4), (1, 1), "valid", (1, 1)), ((2, 10, 11, 3), (3, 2, 3, 5), (2, 1), "same", (1, 2)),
+         ((4, 12, 12, 1), (3, 3, 1, 6), (1, 1), "valid", (1, 1)), ((2, 7, 7, 9), (2, 2, 9, 3), (2, 2), "same", (1, 1))]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("act", ["relu", "linear"])
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("xs,ws,st,pad,dil", CASES)
+def test_conv_compiled_equals_numpy(xs, ws, st, pad, dil, act, bias, dtype):
+    x, w, b = rs.normal(size=xs).astype(dtype), rs.normal(size=ws).astype(dtype), rs.normal(size=ws[3]).astype(dtype)
+    g = None
+
+    def run():
+        nonlocal g
+        X, W = nerve.tensor(x, requires_grad=True), nerve.tensor(w, requires_grad=True)
+        B = nerve.tensor(b, requires_grad=True) if bias else None
+        y = Conv2DFn.apply(X, W, B, strides=st, padding=pad, dilation=dil, activation=act)
+        g = rs.normal(size=y.shape).astype(dtype) if g is None else g
+        y.backward(g)
+        return [y.numpy(), X.grad.numpy(), W.grad.numpy()] + ([B.grad.numpy()] if bias else [])
+    a, r = both(run)
+    tol = 1e-5 if dtype == "float32" else 1e-12
+    for p, q in zip(a, r):
+        assert p.dtype == q.dtype == np.dtype(dtype)
+        np.testing.assert_allclose(p, q, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("xs,ws,st,pad,dil", CASES[:2])
+def test_conv_relu_gradcheck_compiled(xs, ws, st, pad, dil):
+    x = rs.normal(size=xs)
+    w, b = rs.normal(size=ws), rs.normal(size=ws[3])
+    assert gradcheck(lambda X, W, B: Conv2DFn.apply(X, W, B, strides=st, padding=pad, dilation=dil,
+                                                    activation="relu"), [x, w, b])
+
+
+@pytest.mark.parametrize("shape,k", [((3, 6, 6, 4), 2), ((2, 7, 9, 3), 3), ((2, 8, 8, 2), (2, 4)), ((2, 5, 5, 3), 2)])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_maxpool_compiled_equals_numpy(shape, k, dtype):
+    k = (k, k) if isinstance(k, int) else k
+    x = rs.normal(size=shape).astype(dtype)
+    x[0, 0, 0, 0] = x[0, 0, 1, 0]  # a tie: the gradient goes to the first maximum only
+    x[1, 1, 1, 1] = x[1, 0, 0, 1]
+    g = rs.normal(size=(shape[0], shape[1] // k[0], shape[2] // k[1], shape[3])).astype(dtype)
+
+    def run():
+        X = nerve.tensor(x, requires_grad=True)
+        y = MaxPool2DFn.apply(X, pool_size=k)
+        y.backward(g)
+        return y.numpy(), X.grad.numpy()
+    (ya, ga), (yr, gr) = both(run)
+    np.testing.assert_array_equal(ya, yr)
+    np.testing.assert_array_equal(ga, gr)
+
+
+def test_maxpool_compiled_propagates_nan():
+    x = rs.normal(size=(1, 4, 4, 2)).astype("float32")
+    x[0, 1, 1, 0] = np.nan
+    y = MaxPool2DFn.apply(nerve.tensor(x), pool_size=(2, 2)).numpy()
+    assert np.isnan(y[0, 0, 0, 0]) and np.isfinite(y[..., 1]).all()
+
+
+def _conv_pool(x, w1, b1, w2, b2, extra=False, retain=False):
+    X, W1, B1, W2, B2 = (nerve.tensor(a, requires_grad=True) for a in (x, w1, b1, w2, b2))
+    h = Conv2DFn.apply(X, W1, B1, activation="relu")
+    if retain:
+        h.retain_grad()
+    p = MaxPool2DFn.apply(h, pool_size=(2, 2))
+    out = Conv2DFn.apply(p, W2, B2, activation="relu")
+    loss = (out * out).sum()
+    if extra:  # a second consumer of the conv output: the pooling must not pre-mask alone
+        loss = loss + (h * h).sum() * 0.1
+    loss.backward()
+    grads = [t.grad.numpy() for t in (X, W1, B1, W2, B2)]
+    return grads + ([h.grad.numpy()] if retain else [])
+
+
+@pytest.mark.parametrize("extra,retain", [(False, False), (True, False), (False, True)])
+def test_pool_fused_relu_mask_is_exact(extra, retain):
+    """conv + ReLU -> max pooling: the pooling's backward applies the ReLU mask and sums the bias gradient;
+    the result equals the unfused NumPy path with one consumer, two consumers and a retained gradient."""
+    args = [rs.normal(size=s) for s in ((3, 13, 13, 2), (3, 3, 2, 5), (5,), (3, 3, 5, 3), (3,))]
+    a, r = both(lambda: _conv_pool(*args, extra=extra, retain=retain))
+    for p, q in zip(a, r):
+        np.testing.assert_allclose(p, q, rtol=1e-10, atol=1e-10)
+
+
+def test_cnn_gradcheck_through_fused_pooling():
+    args = [rs.normal(size=s) for s in ((2, 8, 8, 1), (3, 3, 1, 3), (3,), (2, 2, 3, 2), (2,))]
+
+    def f(X, W1, B1, W2, B2):
+        h = MaxPool2DFn.apply(Conv2DFn.apply(X, W1, B1, activation="relu"), pool_size=(2, 2))
+        return Conv2DFn.apply(h, W2, B2, activation="relu")
+    assert gradcheck(f, args)
+
+
+def test_results_do_not_depend_on_thread_count():
+    x = rs.normal(size=(16, 14, 14, 3)).astype("float32")
+    w1, b1 = rs.normal(size=(3, 3, 3, 8)).astype("float32"), rs.normal(size=8).astype("float32")
+    w2, b2 = rs.normal(size=(3, 3, 8, 4)).astype("float32"), rs.normal(size=4).astype("float32")
+    n0 = numba.get_num_threads()
+    try:
+        res = []
+        for n in sorted({1, n0}):
+            numba.set_num_threads(n)
+            res.append(_conv_pool(x, w1, b1, w2, b2))
+    finally:
+        numba.set_num_threads(n0)
+    for p, q in zip(res[0], res[-1]):
+        np.testing.assert_array_equal(p, q)
+
+
+def test_cnn_training_compiled_matches_numpy():
+    from nerve import layers as L
+
+    def train():
+        nerve.set_random_seed(0)
+        m = nerve.Sequential([L.Input((12, 12, 1)), L.Conv2D(4, 3, activation="relu"), L.MaxPooling2D(),
+                              L.Conv2D(6, 3, activation="relu"), L.MaxPooling2D(), L.Flatten(), L.Dense(3)])
+        m.compile(optimizer=nerve.optimizers.Adam(1e-2),
+                  loss=nerve.losses.SparseCategoricalCrossentropy(from_logits=True))
+        r = np.random.default_rng(1)
+        x, y = r.random((64, 12, 12, 1)).astype("float32"), r.integers(0, 3, 64)
+        return m.fit(x, y, epochs=3, batch_size=16, verbose=0, shuffle=False).history["loss"]
+    a, r = both(train)
+    np.testing.assert_allclose(a, r, rtol=1e-4)
+
+
+def test_switch_off_and_env():
+    assert jit.enabled()
+    jit.set_enabled(False)
+    assert not jit.enabled() and jit.kernels() is None
