@@ -30,6 +30,21 @@ def update_moments(g, m, v, b1, b2, buf):
     v += buf
 
 
+def _fused_adam(w, g, m, v, b1, b2, alpha, eps):
+    """The update below in one compiled pass (ops/jit.py) when the arrays allow it; False otherwise."""
+    if not (type(w) is type(g) is type(m) is type(v) is np.ndarray and w.dtype == g.dtype == m.dtype == v.dtype
+            and w.dtype.char in "fd" and w.flags.c_contiguous and g.flags.c_contiguous):
+        return False
+    from ..autograd.ops.jit import kernels
+    K = kernels()
+    if K is None:
+        return False
+    t = w.dtype.type  # scalars in the arrays' dtype: float32 math as in the NumPy path
+    (K.adam if w.size >= 32768 else K.adam_small)(w.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1),
+                                                  t(1 - b1), t(1 - b2), t(alpha), t(eps))
+    return True
+
+
 @register("optimizers")
 class Adam(Optimizer):
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False, name="adam",
@@ -54,6 +69,8 @@ class Adam(Optimizer):
         t = self.iterations + 1
         alpha = learning_rate * math.sqrt(1 - b2 ** t) / (1 - b1 ** t)
         m, v = self._momentums[i], self._velocities[i]
+        if not self.amsgrad and _fused_adam(w, g, m, v, b1, b2, alpha, self.epsilon):
+            return
         buf = self._scratch(w)
         update_moments(g, m, v, b1, b2, buf)
         if self.amsgrad:

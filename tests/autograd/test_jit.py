@@ -162,3 +162,21 @@ def test_switch_off_and_env():
     assert jit.enabled()
     jit.set_enabled(False)
     assert not jit.enabled() and jit.kernels() is None
+
+
+def test_fused_adam_is_bit_identical_to_numpy():
+    from nerve import layers as L
+
+    def train():
+        nerve.set_random_seed(0)
+        m = nerve.Sequential([L.Input((20,)), L.Dense(300, activation="relu"), L.Dense(200, activation="relu"),
+                              L.Dense(3)])  # 60,000 weights: the parallel kernel; the others: the serial one
+        m.compile(optimizer=nerve.optimizers.Adam(1e-2),
+                  loss=nerve.losses.SparseCategoricalCrossentropy(from_logits=True))
+        r = np.random.default_rng(1)
+        x, y = r.random((256, 20)).astype("float32"), r.integers(0, 3, 256)
+        m.fit(x, y, epochs=2, batch_size=32, verbose=0, shuffle=False)
+        return [w.numpy() for w in m.weights] + [np.asarray(v) for v in m.optimizer.variables]
+    a, r = both(train)
+    for p, q in zip(a, r):
+        np.testing.assert_array_equal(p, q)

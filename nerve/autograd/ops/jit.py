@@ -13,6 +13,8 @@ that ops/conv.py and ops/pool.py keep as the reference path:
     maxpool_grad_relu  maxpool_grad times [x > 0], and its column sums: when x is the output of a fused
                     conv + ReLU whose only consumer is this pooling, the convolution's ReLU mask and bias sum
                     come out of the pooling's backward pass (conv.py ``premasked``)
+    adam            m += (g - m)(1 - b1); v += (g^2 - v)(1 - b2); w -= m / (sqrt(v) + eps) alpha, one pass over
+                    flat float arrays, the same float operations in the same order as optimizers/adam.py
 
 Column sums are taken over a fixed number of row chunks and then added in chunk order, so the result
 does not depend on the thread count (runs stay bit-reproducible).
@@ -172,6 +174,18 @@ def _build():
                                     gx[b, p * kh + i, q * kw + j, ch] = v
                                     acc[ch] += v
 
-    ns = types.SimpleNamespace(maxpool_grad_relu=maxpool_grad_relu, bias_act=bias_act, act_grad_colsum=act_grad_colsum, im2col=im2col,
+    def _adam(w, g, m, v, c1, c2, alpha, eps):
+        for k in numba.prange(w.size):  # prange: parallel in the compiled 'adam', serial in 'adam_small'
+            gk = g[k]
+            mk = m[k] + (gk - m[k]) * c1
+            vk = v[k] + (gk * gk - v[k]) * c2
+            m[k] = mk
+            v[k] = vk
+            w[k] -= mk / (np.sqrt(vk) + eps) * alpha
+
+    adam = njit(**opts)(_adam)
+    adam_small = njit(parallel=False, cache=True, nogil=True)(_adam)
+
+    ns = types.SimpleNamespace(adam=adam, adam_small=adam_small, maxpool_grad_relu=maxpool_grad_relu, bias_act=bias_act, act_grad_colsum=act_grad_colsum, im2col=im2col,
                                col2im=col2im, maxpool=maxpool, maxpool_grad=maxpool_grad, numba=numba)
     return ns
