@@ -158,6 +158,64 @@ def test_cnn_training_compiled_matches_numpy():
     np.testing.assert_allclose(a, r, rtol=1e-4)
 
 
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("rseq,state", [(True, True), (False, False)])
+def test_recurrent_compiled_equals_numpy(kind, dtype, rseq, state):
+    """float64: the same math (math.tanh); float32: the rational tanh of TensorFlow/XLA, a few ulp."""
+    from nerve.autograd.ops.recurrent import GRUFn, LSTMFn
+    n, k = 5, (4 if kind == "lstm" else 3)
+    x = rs.normal(size=(4, 6, 3)).astype(dtype)
+    w, u = rs.normal(size=(3, k * n)).astype(dtype), rs.normal(size=(n, k * n)).astype(dtype)
+    b = rs.normal(size=(k * n,) if kind == "lstm" else (2, k * n)).astype(dtype)
+    h0, c0 = rs.normal(size=(4, n)).astype(dtype), rs.normal(size=(4, n)).astype(dtype)
+    gs = {}
+
+    def run():
+        ts = [nerve.tensor(a, requires_grad=True) for a in (x, w, u, b, h0, c0)]
+        h, c = (ts[4], ts[5]) if state else (None, None)
+        if kind == "lstm":
+            outs = LSTMFn.apply(ts[0], ts[1], ts[2], ts[3], h, c, None, return_sequences=rseq)
+        else:
+            outs = GRUFn.apply(ts[0], ts[1], ts[2], ts[3], h, None, return_sequences=rseq)
+        loss = None
+        for i, o in enumerate(outs):
+            gs.setdefault(i, rs.normal(size=o.shape).astype(dtype))
+            term = (o * nerve.tensor(gs[i])).sum()
+            loss = term if loss is None else loss + term
+        loss.backward()
+        n_state = (2 if kind == "lstm" else 1) if state else 0
+        return [o.numpy() for o in outs] + [t.grad.numpy() for t in ts[:4 + n_state]]
+    a, r = both(run)
+    tol = 2e-5 if dtype == "float32" else 1e-11
+    for p, q in zip(a, r):
+        np.testing.assert_allclose(p, q, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_recurrent_gradcheck_compiled(kind):
+    from nerve.autograd.ops.recurrent import GRUFn, LSTMFn
+    k = 4 if kind == "lstm" else 3
+    x, w, u = rs.normal(size=(3, 4, 2)), rs.normal(size=(2, 3 * k)), rs.normal(size=(3, 3 * k))
+    b = rs.normal(size=(3 * k,) if kind == "lstm" else (2, 3 * k))
+    for rseq in (True, False):
+        if kind == "lstm":
+            f = lambda X, W, U, B: LSTMFn.apply(X, W, U, B, None, None, None, return_sequences=rseq)  # noqa: E731
+        else:
+            f = lambda X, W, U, B: GRUFn.apply(X, W, U, B, None, None, return_sequences=rseq)  # noqa: E731
+        assert gradcheck(f, [x, w, u, b])
+
+
+def test_tanh32_accuracy():
+    K = jit.kernels()
+    x = np.linspace(-12, 12, 200001).astype("float32")
+    z, rec = np.concatenate([x, x, x, x]), np.zeros(4 * x.size, "float32")
+    c = np.zeros(x.size, "float32")
+    tc, h = np.empty_like(c), np.empty_like(c)
+    K.lstm_step32(z, rec, c, c.copy(), tc, h)  # g block = tanh(x)
+    np.testing.assert_allclose(z[3 * x.size:], np.tanh(x.astype("float64")), rtol=0, atol=4e-7)
+
+
 def test_switch_off_and_env():
     assert jit.enabled()
     jit.set_enabled(False)

@@ -56,6 +56,8 @@ def kernels():
 def _build():
     import types
 
+    import math
+
     import numba
     import numpy as np
     from numba import njit, prange
@@ -65,7 +67,8 @@ def _build():
         # threads for the cores (measured: the CNN step took 68 ms with the OpenMP layer, 24 ms with this)
         numba.config.THREADING_LAYER = "workqueue"
 
-    opts = dict(parallel=True, cache=True, nogil=True, fastmath=False)
+    # error_model="numpy": no ZeroDivisionError branch per division (that branch stops vectorisation)
+    opts = dict(parallel=True, cache=True, nogil=True, fastmath=False, error_model="numpy")
 
     @njit(**opts)
     def bias_act(y, b, relu):
@@ -184,8 +187,108 @@ def _build():
             w[k] -= mk / (np.sqrt(vk) + eps) * alpha
 
     adam = njit(**opts)(_adam)
-    adam_small = njit(parallel=False, cache=True, nogil=True)(_adam)
+    seq = dict(parallel=False, cache=True, nogil=True, error_model="numpy")  # per-timestep: too small to split
+    adam_small = njit(**seq)(_adam)
 
-    ns = types.SimpleNamespace(adam=adam, adam_small=adam_small, maxpool_grad_relu=maxpool_grad_relu, bias_act=bias_act, act_grad_colsum=act_grad_colsum, im2col=im2col,
+    @njit(inline="always", **seq)
+    def tanh32(x):
+        """float32 tanh: the rational approximation TensorFlow/XLA/Eigen use (|error| <= 3e-7, a few ulp;
+        it vectorises, math.tanh does not)."""
+        x = min(max(x, np.float32(-7.90531110763549805)), np.float32(7.90531110763549805))
+        x2 = x * x
+        p = np.float32(-2.76076847742355e-16)
+        p = p * x2 + np.float32(2.00018790482477e-13)
+        p = p * x2 + np.float32(-8.60467152213735e-11)
+        p = p * x2 + np.float32(5.12229709037114e-08)
+        p = p * x2 + np.float32(1.48572235717979e-05)
+        p = p * x2 + np.float32(6.37261928875436e-04)
+        p = p * x2 + np.float32(4.89352455891786e-03)
+        q = np.float32(1.19825839466702e-06)
+        q = q * x2 + np.float32(1.18534705686654e-04)
+        q = q * x2 + np.float32(2.26843463243900e-03)
+        q = q * x2 + np.float32(4.89352518554385e-03)
+        return p * x / q
+
+    @njit(inline="always", **seq)
+    def tanh64(x):
+        return math.tanh(x)
+
+    def make_lstm_step(th):
+        # gate-major passes over flat contiguous blocks (few arrays per loop, so that LLVM vectorises them;
+        # fastmath: min/max without NaN branches in the float32 tanh; elementwise only, no reductions)
+        seq = dict(parallel=False, cache=True, nogil=True, error_model="numpy", fastmath=True)
+        @njit(**seq)
+        def gates(z, rec, m):  # z = (i, f, o | g) pre-activations, in place: sigma for the first m, tanh after
+            half = z.dtype.type(0.5)
+            for j in range(m):
+                z[j] = half + half * th(z[j] + rec[j])
+            for j in range(m, z.size):
+                z[j] = th(z[j] + rec[j])
+
+        @njit(**seq)
+        def cell(i, f, g, c_prev, c):
+            for j in range(c.size):
+                c[j] = f[j] * c_prev[j] + i[j] * g[j]
+
+        @njit(**seq)
+        def out(o, c, tc, h):
+            for j in range(c.size):
+                t = th(c[j])
+                tc[j] = t
+                h[j] = o[j] * t
+
+        @njit(**seq)
+        def lstm_step(z, rec, c_prev, c, tc, h):
+            m = c.size
+            gates(z, rec, 3 * m)
+            cell(z[:m], z[m:2 * m], z[3 * m:], c_prev, c)
+            out(z[2 * m:3 * m], c, tc, h)
+        @njit(**seq)
+        def gru_step(x, rec, hp, h):
+            """x = (xz, xr, xh) input projections (flat 3m), rec = (rz, rr, rh) with its bias; in place:
+            x becomes (z, r, hh); h = hh + z (h_prev - hh)."""
+            m = h.size
+            half = x.dtype.type(0.5)
+            for j in range(2 * m):
+                x[j] = half + half * th(half * (x[j] + rec[j]))
+            for j in range(m):
+                x[2 * m + j] = th(x[2 * m + j] + x[m + j] * rec[2 * m + j])
+            for j in range(m):
+                hh = x[2 * m + j]
+                h[j] = hh + x[j] * (hp[j] - hh)
+        return lstm_step, gru_step
+
+    (lstm_step32, gru_step32), (lstm_step64, gru_step64) = make_lstm_step(tanh32), make_lstm_step(tanh64)
+
+    @njit(**seq)
+    def gru_step_grad(g, rh, hp, dh, drc, dah):
+        """dah = dh (1-z)(1-hh^2); drc = (dh (h_prev - hh) z(1-z), dah rh r(1-r), dah r); dh *= z."""
+        m = dh.size
+        for j in range(m):
+            z, r, hh, d = g[j], g[m + j], g[2 * m + j], dh[j]
+            a = d * (1 - z) * (1 - hh * hh)
+            dah[j] = a
+            drc[j] = d * (hp[j] - hh) * z * (1 - z)
+            drc[m + j] = a * rh[j] * r * (1 - r)
+            drc[2 * m + j] = a * r
+            dh[j] = d * z
+
+    @njit(**seq)
+    def lstm_step_grad(z, th, c_prev, dh, dc, dz):
+        n, nb = dh.shape
+        for r in range(n):
+            for k in range(nb):
+                i, f, o, g = z[r, k], z[n + r, k], z[2 * n + r, k], z[3 * n + r, k]
+                t = th[r, k]
+                hh = dh[r, k]
+                d = dc[r, k] + hh * o * (1 - t * t)
+                dz[r, k] = d * g * i * (1 - i)
+                dz[n + r, k] = d * c_prev[r, k] * f * (1 - f)
+                dz[2 * n + r, k] = hh * t * o * (1 - o)
+                dz[3 * n + r, k] = d * i * (1 - g * g)
+                dc[r, k] = d * f
+
+    ns = types.SimpleNamespace(lstm_step32=lstm_step32, lstm_step64=lstm_step64, gru_step32=gru_step32,
+                               gru_step64=gru_step64, gru_step_grad=gru_step_grad, lstm_step_grad=lstm_step_grad, adam=adam, adam_small=adam_small, maxpool_grad_relu=maxpool_grad_relu, bias_act=bias_act, act_grad_colsum=act_grad_colsum, im2col=im2col,
                                col2im=col2im, maxpool=maxpool, maxpool_grad=maxpool_grad, numba=numba)
     return ns

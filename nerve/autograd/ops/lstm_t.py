@@ -11,6 +11,8 @@ dg = dc i (1-g^2); do = dh tanh(c) o(1-o); dh_{t-1} = U dz_t.
 """
 import numpy as np
 
+from .conv import _kernels
+
 
 def _perm(n):
     """Column order (i, f, o, g) from Keras' (i, f, g, o), and its inverse."""
@@ -39,6 +41,16 @@ def forward(fn, xt, w, u, b, h0, c0):
     rec = np.empty((4 * n, N), dt)
     tmp = np.empty((n, N), dt)
     s3 = 3 * n
+    K = _kernels(xt, u)
+    fn.tK = K
+    if K is not None:  # compiled: the whole cell in one pass per step (ops/jit.py)
+        step = K.lstm_step32 if dt == np.float32 else K.lstm_step64
+        for t in range(T):
+            np.matmul(up, HT[t], out=rec)
+            step(G[t].reshape(-1), rec.reshape(-1), CT[t].reshape(-1), CT[t + 1].reshape(-1), TC[t].reshape(-1),
+                 HT[t + 1].reshape(-1))
+        fn.tG, fn.tHT, fn.tCT, fn.tTC, fn.txt = G, HT, CT, TC, xt
+        return HT, CT
     for t in range(T):
         z = G[t]
         np.matmul(up, HT[t], out=rec)
@@ -74,7 +86,14 @@ def backward(fn, dH_last, dH_seq, g_c, w, u, need_x, need_w, need_u, need_b):
     t1 = np.empty((s3, N), dt)
     t2 = np.empty((n, N), dt)
     uq = np.ascontiguousarray(u[:, p])  # (n, 4n): dh_{t-1} = U dz_t
-    for t in range(T - 1, -1, -1):
+    K = fn.tK
+    for t in range(T - 1 if K is not None else -1, -1, -1):  # compiled: one pass per step (ops/jit.py)
+        if dH_seq is not None:
+            dh += dH_seq[t].T
+        K.lstm_step_grad(G[t], TC[t], CT[t], dh, dc, dz)
+        np.matmul(uq, dz, out=dh)
+        dZ[:, t] = dz
+    for t in range(T - 1 if K is None else -1, -1, -1):
         if dH_seq is not None:
             dh += dH_seq[t].T
         z, th = G[t], TC[t]
@@ -124,6 +143,18 @@ def gru_forward(fn, xt, w, u, b, h0):
     REC = np.empty((T, 3 * n, N), dt)            # h U + b_rec of every step (rh is kept for backward)
     HT = np.empty((T + 1, n, N), dt)
     HT[0] = 0 if h0 is None else h0.T
+    K = _kernels(xt, u)
+    fn.tK = K
+    if K is not None:  # compiled: the gate algebra in one call per step (ops/jit.py)
+        step = K.gru_step32 if dt == np.float32 else K.gru_step64
+        for t in range(T):
+            rec = REC[t]
+            np.matmul(uT, HT[t], out=rec)
+            if b is not None:
+                rec += b[1][:, None]
+            step(G[t].reshape(-1), rec.reshape(-1), HT[t].reshape(-1), HT[t + 1].reshape(-1))
+        fn.tG, fn.tREC, fn.tHT, fn.txt = G, REC, HT, xt
+        return HT
     for t in range(T):
         rec, x_t = REC[t], G[t]
         np.matmul(uT, HT[t], out=rec)
@@ -161,7 +192,18 @@ def gru_backward(fn, dH_last, dH_seq, w, u, need_x, need_w, need_u, need_b):
     dah = np.empty((n, N), dt)
     t1 = np.empty((n, N), dt)
     uc = np.ascontiguousarray(u)      # (n, 3n): dh_prev = U drc
-    for t in range(T - 1, -1, -1):
+    K = fn.tK
+    for t in range(T - 1 if K is not None else -1, -1, -1):  # compiled (ops/jit.py)
+        if dH_seq is not None:
+            dh += dH_seq[t].T
+        K.gru_step_grad(G[t].reshape(-1), REC[t][2 * n:].reshape(-1), HT[t].reshape(-1), dh.reshape(-1),
+                        drc.reshape(-1), dah.reshape(-1))
+        dR[:, t] = drc
+        dX[:2 * n, t] = drc[:2 * n]
+        dX[2 * n:, t] = dah
+        np.matmul(uc, drc, out=t1)
+        dh += t1                                   # dh_prev = dh z + U drc
+    for t in range(T - 1 if K is None else -1, -1, -1):
         if dH_seq is not None:
             dh += dH_seq[t].T
         g = G[t]
