@@ -10,6 +10,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from ..function import Function
 from . import jit
+from .workspace import scratch
 
 
 def conv_out_len(n, k, stride, dilation, padding):
@@ -164,7 +165,9 @@ class Conv2DFn(Function):
             gw = (self.cols.T @ g2).reshape(self.w.shape)
         if self.needs[0]:
             n, c = xshape[0], xshape[3]
-            dcols = (g2 @ self.w.reshape(kh * kw * c, f).T).reshape(n, oh, ow, kh, kw, c)
+            dcols = scratch("conv.dcols", (g2.shape[0], kh * kw * c), g2.dtype)
+            np.matmul(g2, self.w.reshape(kh * kw * c, f).T, out=dcols)
+            dcols = dcols.reshape(n, oh, ow, kh, kw, c)
             dxp = np.zeros(pshape, g2.dtype)
             K.col2im(dcols, kh, kw, sh, sw, dh, dw, oh, ow, dxp)
             gx = dxp[:, ph[0]: pshape[1] - ph[1], pw[0]: pshape[2] - pw[1], :]

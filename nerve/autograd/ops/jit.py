@@ -261,31 +261,38 @@ def _build():
     (lstm_step32, gru_step32), (lstm_step64, gru_step64) = make_lstm_step(tanh32), make_lstm_step(tanh64)
 
     @njit(**seq)
-    def gru_step_grad(g, rh, hp, dh, drc, dah):
-        """dah = dh (1-z)(1-hh^2); drc = (dh (h_prev - hh) z(1-z), dah rh r(1-r), dah r); dh *= z."""
-        m = dh.size
-        for j in range(m):
-            z, r, hh, d = g[j], g[m + j], g[2 * m + j], dh[j]
-            a = d * (1 - z) * (1 - hh * hh)
-            dah[j] = a
-            drc[j] = d * (hp[j] - hh) * z * (1 - z)
-            drc[m + j] = a * rh[j] * r * (1 - r)
-            drc[2 * m + j] = a * r
-            dh[j] = d * z
+    def gru_step_grad(g, rh, hp, dh, dR, dX, t, dhz):
+        """(n, N) blocks at step t: dah = dh (1-z)(1-hh^2); drc = (dh (h_prev - hh) z(1-z), dah rh r(1-r),
+        dah r) into dR[:, t] and (drc[:2n], dah) into dX[:, t]; dhz = dh z."""
+        n, nb = dh.shape
+        for r_ in range(n):
+            for k in range(nb):
+                z, r, hh, d = g[r_, k], g[n + r_, k], g[2 * n + r_, k], dh[r_, k]
+                a = d * (1 - z) * (1 - hh * hh)
+                dz = d * (hp[r_, k] - hh) * z * (1 - z)
+                dr = a * rh[r_, k] * r * (1 - r)
+                dR[r_, t, k] = dz
+                dR[n + r_, t, k] = dr
+                dR[2 * n + r_, t, k] = a * r
+                dX[r_, t, k] = dz
+                dX[n + r_, t, k] = dr
+                dX[2 * n + r_, t, k] = a
+                dhz[r_, k] = d * z
 
     @njit(**seq)
-    def lstm_step_grad(z, th, c_prev, dh, dc, dz):
+    def lstm_step_grad(z, th, c_prev, dh, dc, dZ, t):
+        """dc_t, and dz_t = (di, df, do, dg) pre-activation into dZ[:, t]; dc becomes dc_{t-1}."""
         n, nb = dh.shape
         for r in range(n):
             for k in range(nb):
                 i, f, o, g = z[r, k], z[n + r, k], z[2 * n + r, k], z[3 * n + r, k]
-                t = th[r, k]
+                tt = th[r, k]
                 hh = dh[r, k]
-                d = dc[r, k] + hh * o * (1 - t * t)
-                dz[r, k] = d * g * i * (1 - i)
-                dz[n + r, k] = d * c_prev[r, k] * f * (1 - f)
-                dz[2 * n + r, k] = hh * t * o * (1 - o)
-                dz[3 * n + r, k] = d * i * (1 - g * g)
+                d = dc[r, k] + hh * o * (1 - tt * tt)
+                dZ[r, t, k] = d * g * i * (1 - i)
+                dZ[n + r, t, k] = d * c_prev[r, k] * f * (1 - f)
+                dZ[2 * n + r, t, k] = hh * tt * o * (1 - o)
+                dZ[3 * n + r, t, k] = d * i * (1 - g * g)
                 dc[r, k] = d * f
 
     ns = types.SimpleNamespace(lstm_step32=lstm_step32, lstm_step64=lstm_step64, gru_step32=gru_step32,

@@ -12,6 +12,7 @@ dg = dc i (1-g^2); do = dh tanh(c) o(1-o); dh_{t-1} = U dz_t.
 import numpy as np
 
 from .conv import _kernels
+from .workspace import scratch
 
 
 def _perm(n):
@@ -76,7 +77,7 @@ def backward(fn, dH_last, dH_seq, g_c, w, u, need_x, need_w, need_u, need_b):
     dt = HT.dtype
     p, inv = _perm(n)
     s3 = 3 * n
-    dZ = np.empty((4 * n, T, N), dt)  # dz of every step, laid out so that dZ.reshape(4n, T N) is free
+    dZ = scratch("lstm.dZ", (4 * n, T, N), dt)  # dz of every step, laid out so that dZ.reshape(4n, T N) is free
     dz = np.empty((4 * n, N), dt)      # the current step's dz, contiguous
     dh = np.zeros((n, N), dt)
     dc = np.zeros((n, N), dt) if g_c is None else np.ascontiguousarray(g_c.T, dtype=dt)
@@ -90,9 +91,8 @@ def backward(fn, dH_last, dH_seq, g_c, w, u, need_x, need_w, need_u, need_b):
     for t in range(T - 1 if K is not None else -1, -1, -1):  # compiled: one pass per step (ops/jit.py)
         if dH_seq is not None:
             dh += dH_seq[t].T
-        K.lstm_step_grad(G[t], TC[t], CT[t], dh, dc, dz)
-        np.matmul(uq, dz, out=dh)
-        dZ[:, t] = dz
+        K.lstm_step_grad(G[t], TC[t], CT[t], dh, dc, dZ, t)
+        np.matmul(uq, dZ[:, t], out=dh)
     for t in range(T - 1 if K is None else -1, -1, -1):
         if dH_seq is not None:
             dh += dH_seq[t].T
@@ -126,7 +126,7 @@ def backward(fn, dH_last, dH_seq, g_c, w, u, need_x, need_w, need_u, need_b):
         hp = HT[:-1].transpose(1, 0, 2).reshape(n, T * N)          # h_{t-1} for every step, (n, T N)
         gu = (hp @ dZ2.T)[:, inv]                                  # (n, 4n)
     if need_b:
-        gb = dZ2.sum(axis=1)[inv]
+        gb = (dZ2 @ np.ones(T * N, dt))[inv]                         # row sums as a GEMV (both cores)
     return gx, gw, gu, gb, dh.T, dc.T
 
 
@@ -183,8 +183,8 @@ def gru_backward(fn, dH_last, dH_seq, w, u, need_x, need_w, need_u, need_b):
     T, n3, N = G.shape
     n = n3 // 3
     dt = HT.dtype
-    dX = np.empty((n3, T, N), dt)     # input-projection pre-activation gradients, (3n, T N) as a free reshape
-    dR = np.empty((n3, T, N), dt)     # recurrent-projection pre-activation gradients
+    dX = scratch("gru.dX", (n3, T, N), dt)  # input-projection pre-activation gradients, (3n, T N) as a free reshape
+    dR = scratch("gru.dR", (n3, T, N), dt)  # recurrent-projection pre-activation gradients
     dh = np.zeros((n, N), dt)
     if dH_last is not None:
         dh += dH_last.T
@@ -193,16 +193,13 @@ def gru_backward(fn, dH_last, dH_seq, w, u, need_x, need_w, need_u, need_b):
     t1 = np.empty((n, N), dt)
     uc = np.ascontiguousarray(u)      # (n, 3n): dh_prev = U drc
     K = fn.tK
+    dhz = np.empty((n, N), dt)
     for t in range(T - 1 if K is not None else -1, -1, -1):  # compiled (ops/jit.py)
         if dH_seq is not None:
             dh += dH_seq[t].T
-        K.gru_step_grad(G[t].reshape(-1), REC[t][2 * n:].reshape(-1), HT[t].reshape(-1), dh.reshape(-1),
-                        drc.reshape(-1), dah.reshape(-1))
-        dR[:, t] = drc
-        dX[:2 * n, t] = drc[:2 * n]
-        dX[2 * n:, t] = dah
-        np.matmul(uc, drc, out=t1)
-        dh += t1                                   # dh_prev = dh z + U drc
+        K.gru_step_grad(G[t], REC[t][2 * n:], HT[t], dh, dR, dX, t, dhz)
+        np.matmul(uc, dR[:, t], out=t1)
+        np.add(dhz, t1, out=dh)                    # dh_prev = dh z + U drc
     for t in range(T - 1 if K is None else -1, -1, -1):
         if dH_seq is not None:
             dh += dH_seq[t].T
@@ -238,5 +235,6 @@ def gru_backward(fn, dH_last, dH_seq, w, u, need_x, need_w, need_u, need_b):
     if need_u:
         gu = HT[:-1].transpose(1, 0, 2).reshape(n, T * N) @ dR2.T
     if need_b:
-        gb = np.stack([dX2.sum(axis=1), dR2.sum(axis=1)])
+        ones = np.ones(T * N, dt)
+        gb = np.stack([dX2 @ ones, dR2 @ ones])   # row sums as GEMVs (both cores)
     return gx, gw, gu, gb, dh.T
