@@ -33,7 +33,7 @@ def _opt(name, default, cast=str):
 
 
 THREADS = _opt("--threads", 2, int)
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
     os.environ[_var] = str(THREADS)
 
 import numpy as np  # noqa: E402
