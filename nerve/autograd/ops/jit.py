@@ -295,6 +295,8 @@ def _build():
                 dZ[3 * n + r, t, k] = d * i * (1 - g * g)
                 dc[r, k] = d * f
 
+    from .malloc import keep_freed_memory
+    keep_freed_memory()
     ns = types.SimpleNamespace(lstm_step32=lstm_step32, lstm_step64=lstm_step64, gru_step32=gru_step32,
                                gru_step64=gru_step64, gru_step_grad=gru_step_grad, lstm_step_grad=lstm_step_grad, adam=adam, adam_small=adam_small, maxpool_grad_relu=maxpool_grad_relu, bias_act=bias_act, act_grad_colsum=act_grad_colsum, im2col=im2col,
                                col2im=col2im, maxpool=maxpool, maxpool_grad=maxpool_grad, numba=numba)
