@@ -238,3 +238,16 @@ def test_fused_adam_is_bit_identical_to_numpy():
     a, r = both(train)
     for p, q in zip(a, r):
         np.testing.assert_array_equal(p, q)
+
+
+def test_malloc_settings_apply_once_and_can_be_refused():
+    import subprocess
+    import sys
+    code = ("from nerve.autograd.ops import malloc; a = malloc.keep_freed_memory(); "
+            "b = malloc.keep_freed_memory(); print(a, b)")
+    glibc = sys.platform.startswith("linux")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ([str(glibc)] * 2)
+    env = dict(__import__("os").environ, NERVE_MALLOC="default")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.split() == ["False", "False"]
