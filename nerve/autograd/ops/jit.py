@@ -217,34 +217,41 @@ def _build():
         # gate-major passes over flat contiguous blocks (few arrays per loop, so that LLVM vectorises them;
         # fastmath: min/max without NaN branches in the float32 tanh; elementwise only, no reductions)
         seq = dict(parallel=False, cache=True, nogil=True, error_model="numpy", fastmath=True)
+        # row loops from 0 over contiguous rows: LLVM vectorises them (a loop starting at a run-time offset ran
+        # 3x slower, and a single loop reading many arrays with offsets did not vectorise at all)
         @njit(**seq)
-        def act(a, b, alpha, beta):  # a = alpha + beta tanh(a + b): one loop from 0 (LLVM vectorises it; a
-            for j in range(a.size):  # loop starting at a run-time offset ran 3x slower)
-                a[j] = alpha + beta * th(a[j] + b[j])
+        def act(a, b, bias, alpha, beta):  # a = alpha + beta tanh(a + b + bias[row])
+            for r in range(a.shape[0]):
+                ar, br, bb = a[r], b[r], bias[r]
+                for j in range(ar.size):
+                    ar[j] = alpha + beta * th(ar[j] + br[j] + bb)
 
         @njit(**seq)
-        def gates(z, rec, m):  # z = (i, f, o | g) pre-activations, in place: sigma for the first m, tanh after
-            act(z[:m], rec[:m], half, half)
-            act(z[m:], rec[m:], half - half, half + half)
+        def cell(i, f, g, c_prev, c):  # c = f c_prev + i g
+            for r in range(c.shape[0]):
+                ir, fr, gr, pr, cr = i[r], f[r], g[r], c_prev[r], c[r]
+                for j in range(cr.size):
+                    cr[j] = fr[j] * pr[j] + ir[j] * gr[j]
 
         @njit(**seq)
-        def cell(i, f, g, c_prev, c):
-            for j in range(c.size):
-                c[j] = f[j] * c_prev[j] + i[j] * g[j]
+        def out(o, c, tc, h):  # tc = tanh(c), h = o tc
+            for r in range(c.shape[0]):
+                orow, cr, tr, hr = o[r], c[r], tc[r], h[r]
+                for j in range(cr.size):
+                    t = th(cr[j])
+                    tr[j] = t
+                    hr[j] = orow[j] * t
 
         @njit(**seq)
-        def out(o, c, tc, h):
-            for j in range(c.size):
-                t = th(c[j])
-                tc[j] = t
-                h[j] = o[j] * t
+        def lstm_step(z, rec, bias, c_prev, c, tc, h):
+            """(4n, N) gates z = (i, f, o, g) pre-activations (sigmoid rows pre-scaled by 1/2) + rec + bias, in
+            place -> activations; c = f c_prev + i g; tc = tanh(c); h = o tc ((n, N) each)."""
+            n = c.shape[0]
+            act(z[:3 * n], rec[:3 * n], bias[:3 * n], half, half)
+            act(z[3 * n:], rec[3 * n:], bias[3 * n:], half - half, half + half)
+            cell(z[:n], z[n:2 * n], z[3 * n:], c_prev, c)
+            out(z[2 * n:3 * n], c, tc, h)
 
-        @njit(**seq)
-        def lstm_step(z, rec, c_prev, c, tc, h):
-            m = c.size
-            gates(z, rec, 3 * m)
-            cell(z[:m], z[m:2 * m], z[3 * m:], c_prev, c)
-            out(z[2 * m:3 * m], c, tc, h)
         @njit(**seq)
         def gru_step(x, rec, hp, h):
             """x = (xz, xr, xh) input projections (flat 3m), rec = (rz, rr, rh) with its bias; in place:

@@ -32,8 +32,11 @@ def forward(fn, xt, w, u, b, h0, c0):
     wp = w[:, p].T * scale          # (4n, D)
     up = u[:, p].T * scale          # (4n, n)
     G = np.matmul(wp, xt.transpose(0, 2, 1))  # (T, 4n, N): input projection of every step, one batched GEMM
-    if b is not None:
-        G += b[p][:, None] * scale
+    K = _kernels(xt, u)
+    fn.tK = K
+    bias = np.zeros(4 * n, dt) if b is None else (b[p] * scale[:, 0]).astype(dt, copy=False)
+    if b is not None and K is None:
+        G += bias[:, None]
     HT = np.empty((T + 1, n, N), dt)
     CT = np.empty((T + 1, n, N), dt)
     TC = np.empty((T, n, N), dt)
@@ -42,14 +45,11 @@ def forward(fn, xt, w, u, b, h0, c0):
     rec = np.empty((4 * n, N), dt)
     tmp = np.empty((n, N), dt)
     s3 = 3 * n
-    K = _kernels(xt, u)
-    fn.tK = K
     if K is not None:  # compiled: the whole cell in one pass per step (ops/jit.py)
         step = K.lstm_step32 if dt == np.float32 else K.lstm_step64
         for t in range(T):
             np.matmul(up, HT[t], out=rec)
-            step(G[t].reshape(-1), rec.reshape(-1), CT[t].reshape(-1), CT[t + 1].reshape(-1), TC[t].reshape(-1),
-                 HT[t + 1].reshape(-1))
+            step(G[t], rec, bias, CT[t], CT[t + 1], TC[t], HT[t + 1])  # adds the bias too
         fn.tG, fn.tHT, fn.tCT, fn.tTC, fn.txt = G, HT, CT, TC, xt
         return HT, CT
     for t in range(T):
