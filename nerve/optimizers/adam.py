@@ -40,8 +40,7 @@ def _fused_adam(w, g, m, v, b1, b2, alpha, eps):
     if K is None:
         return False
     t = w.dtype.type  # scalars in the arrays' dtype: float32 math as in the NumPy path
-    (K.adam if w.size >= 32768 else K.adam_small)(w.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1),
-                                                  t(1 - b1), t(1 - b2), t(alpha), t(eps))
+    K.adam(w.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), t(1 - b1), t(1 - b2), t(alpha), t(eps))
     return True
 
 

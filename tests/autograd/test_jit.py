@@ -228,7 +228,7 @@ def test_fused_adam_is_bit_identical_to_numpy():
     def train():
         nerve.set_random_seed(0)
         m = nerve.Sequential([L.Input((20,)), L.Dense(300, activation="relu"), L.Dense(200, activation="relu"),
-                              L.Dense(3)])  # 60,000 weights: the parallel kernel; the others: the serial one
+                              L.Dense(3)])
         m.compile(optimizer=nerve.optimizers.Adam(1e-2),
                   loss=nerve.losses.SparseCategoricalCrossentropy(from_logits=True))
         r = np.random.default_rng(1)

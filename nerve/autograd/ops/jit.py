@@ -1,9 +1,10 @@
-"""Optional compiled kernels (numba, the ``fast`` extra) for the memory-bound passes of the CNN step.
+"""Optional compiled kernels (numba, the ``fast`` extra) for the memory-bound passes of a training step.
 
-Why: NumPy's elementwise passes run on one core and each makes a full trip through memory, while the
-GEMMs use every core (PERFORMANCE.md: ~60% of a NumPy CNN step). These kernels fuse such passes and
-split them over the cores by batch rows (``prange``). Each is the plain loop form of a NumPy expression
-that ops/conv.py and ops/pool.py keep as the reference path:
+Why: NumPy's elementwise passes run on one core, each makes a full trip through memory and each call
+costs microseconds, while the GEMMs use every core (PERFORMANCE.md: ~60% of a NumPy CNN step; ~12 small
+calls per LSTM step). These kernels fuse such passes; the large CNN ones split over the cores by batch
+rows (``prange``). Each is the plain loop form of a NumPy expression that ops/conv.py, ops/pool.py,
+ops/lstm_t.py and optimizers/adam.py keep as the reference path:
 
     bias_act        y = max(y + b, 0)  (or y + b)                    in place, y (M, F)
     act_grad_colsum gz = g * [out > 0] ; gb = sum_rows(gz)           gz (M, F), gb (F,)
@@ -15,6 +16,8 @@ that ops/conv.py and ops/pool.py keep as the reference path:
                     come out of the pooling's backward pass (conv.py ``premasked``)
     adam            m += (g - m)(1 - b1); v += (g^2 - v)(1 - b2); w -= m / (sqrt(v) + eps) alpha, one pass over
                     flat float arrays, the same float operations in the same order as optimizers/adam.py
+    lstm_step{32,64}, lstm_step_grad, gru_step{32,64}, gru_step_grad   one recurrent cell step forward / backward
+                    (lstm_t.py); float32 uses the rational tanh of TensorFlow/XLA (a few ulp), float64 math.tanh
 
 Column sums are taken over a fixed number of row chunks and then added in chunk order, so the result
 does not depend on the thread count (runs stay bit-reproducible).
@@ -54,9 +57,8 @@ def kernels():
 
 
 def _build():
-    import types
-
     import math
+    import types
 
     import numba
     import numpy as np
@@ -177,18 +179,18 @@ def _build():
                                     gx[b, p * kh + i, q * kw + j, ch] = v
                                     acc[ch] += v
 
-    def _adam(w, g, m, v, c1, c2, alpha, eps):
-        for k in numba.prange(w.size):  # prange: parallel in the compiled 'adam', serial in 'adam_small'
+    seq = dict(parallel=False, cache=True, nogil=True, error_model="numpy")  # serial kernels (see below)
+
+    @njit(**seq)
+    def adam(w, g, m, v, c1, c2, alpha, eps):
+        # serial: one pass is memory-bound, and a second thread only met OpenBLAS's spinning worker (measured)
+        for k in range(w.size):
             gk = g[k]
             mk = m[k] + (gk - m[k]) * c1
             vk = v[k] + (gk * gk - v[k]) * c2
             m[k] = mk
             v[k] = vk
             w[k] -= mk / (np.sqrt(vk) + eps) * alpha
-
-    adam = njit(**opts)(_adam)
-    seq = dict(parallel=False, cache=True, nogil=True, error_model="numpy")  # per-timestep: too small to split
-    adam_small = njit(**seq)(_adam)
 
     @njit(inline="always", fastmath=True, **seq)
     def tanh32(x):
@@ -308,7 +310,9 @@ def _build():
 
     from .malloc import keep_freed_memory
     keep_freed_memory()
-    ns = types.SimpleNamespace(lstm_step32=lstm_step32, lstm_step64=lstm_step64, gru_step32=gru_step32,
-                               gru_step64=gru_step64, gru_step_grad=gru_step_grad, lstm_step_grad=lstm_step_grad, adam=adam, adam_small=adam_small, maxpool_grad_relu=maxpool_grad_relu, bias_act=bias_act, act_grad_colsum=act_grad_colsum, im2col=im2col,
-                               col2im=col2im, maxpool=maxpool, maxpool_grad=maxpool_grad, numba=numba)
+    ns = types.SimpleNamespace(
+        im2col=im2col, col2im=col2im, bias_act=bias_act, act_grad_colsum=act_grad_colsum, maxpool=maxpool,
+        maxpool_grad=maxpool_grad, maxpool_grad_relu=maxpool_grad_relu, adam=adam, lstm_step32=lstm_step32,
+        lstm_step64=lstm_step64, lstm_step_grad=lstm_step_grad, gru_step32=gru_step32, gru_step64=gru_step64,
+        gru_step_grad=gru_step_grad, numba=numba)
     return ns
