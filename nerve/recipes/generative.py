@@ -60,7 +60,8 @@ def autoencoder_anomaly(ctx):
 def fashion_autoencoder(ctx):
     g = _gen()
     from ..optimizers import Adadelta
-    xtr, ytr, xte, yte = _images(ctx)
+    from ._data import fashion
+    (xtr, ytr), (xte, yte) = fashion(ctx, flat=True, quick_train=512, quick_test=256)  # the deck's own data
     out = {}
     for name, noisy in (("plain", False), ("denoising", True)):
         ae = g.build_fashion_autoencoder(32)
