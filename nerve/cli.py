@@ -24,7 +24,7 @@ def _recipes(args):
 
     rows = recipes.table()
     width = max(len(r[0]) for r in rows)
-    print(f"{len(rows)} recipes (run one with: nerve run NAME [--quick] [--epochs N] [--out DIR])\n")
+    print(f"{len(rows)} recipes (run one with: nerve run NAME [--quick] [--epochs N] [--out DIR] [--resumable])\n")
     for name, where, data, book in rows:
         print(f"{name:<{width}}  {where}\n{'':<{width}}  data: {data}\n{'':<{width}}  book: {book}")
     return 0
@@ -35,6 +35,7 @@ def _run(args):
 
     try:
         recipes.run_recipe(args.recipe, quick=args.quick, epochs=args.epochs, out=args.out, seed=args.seed,
+                           resumable=args.resumable,
                            verbose=1)
     except KeyError as e:
         print(f"nerve run: {e.args[0]}", file=sys.stderr)
@@ -101,6 +102,9 @@ def build_parser():
     p.add_argument("--epochs", type=int, default=None, help="override the recipe's number of epochs")
     p.add_argument("--out", default=None, help="run directory (default: runs/<recipe>-<time>)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--resumable", action="store_true",
+                   help="back up the training state after every epoch into OUT/backup-K; running the same command "
+                        "with the same --out again continues an interrupted run (for the hours-long full modes)")
     p.set_defaults(func=_run)
     p = sub.add_parser("report", help="regenerate DIR/report.html from a run directory")
     p.add_argument("dir", help="run directory")

@@ -45,8 +45,9 @@ def recipe(name, title, seed, section, dataset, architecture, book, needs=()):
 class Context:
     """What a recipe sees: the mode, the run directory, the config being recorded, and helpers."""
 
-    def __init__(self, rec, quick, epochs, run_dir, seed, verbose, log=print):
+    def __init__(self, rec, quick, epochs, run_dir, seed, verbose, log=print, resumable=False):
         self.recipe, self.quick, self.epochs_override = rec, quick, epochs
+        self.resumable, self._fits = resumable, 0
         self.run_dir, self.seed, self.verbose, self.log = run_dir, seed, verbose, log
         self.config = {**rec.describe(), "mode": "quick" if quick else "full", "random_seed": seed}
         self.notes = []
@@ -74,6 +75,10 @@ class Context:
         """model.fit with the run directory's history writer and the progress bar (verbose)."""
         kw.setdefault("verbose", self.verbose)
         cbs = list(kw.pop("callbacks", None) or []) + [workbench.HistoryWriter(self.run_dir)]
+        self._fits += 1
+        if self.resumable:  # one backup per fit call; a finished fit deletes its backup (BackupAndRestore)
+            from ..callbacks import BackupAndRestore
+            cbs.append(BackupAndRestore(self.run_dir.file(f"backup-{self._fits}")))
         hist = model.fit(x, y, callbacks=cbs, **kw)
         self.history = hist
         return hist
@@ -107,14 +112,17 @@ class Context:
         return out
 
 
-def run_recipe(name, quick=False, epochs=None, out=None, seed=0, verbose=1, log=print):
-    """Run recipe ``name`` into directory ``out`` (default ``runs/<name>-<time>``); return metrics.json's dict."""
+def run_recipe(name, quick=False, epochs=None, out=None, seed=0, verbose=1, log=print, resumable=False):
+    """Run recipe ``name`` into directory ``out`` (default ``runs/<name>-<time>``); return metrics.json's dict.
+    ``resumable``: back up each fit's state every epoch (``out/backup-K``) so that running again with the same
+    ``out`` continues an interrupted run from its last finished epoch (callbacks such as EarlyStopping start
+    their counts afresh)."""
     if name not in REGISTRY:
         from . import available
         raise KeyError(f"nerve run: unknown recipe {name!r}; available: {', '.join(available())}")
     rec = REGISTRY[name]
     run_dir = workbench.RunDir(out or workbench.default_run_dir(name))
-    ctx = Context(rec, quick, epochs, run_dir, seed, verbose, log)
+    ctx = Context(rec, quick, epochs, run_dir, seed, verbose, log, resumable)
     log(f"recipe {name}: {rec.title}  [{rec.seed} {rec.section}]" + ("  (quick mode)" if quick else ""))
     log(f"  data: {rec.dataset}; model: {rec.architecture}")
     run_dir.write_config({**ctx.config, "status": "running"})

@@ -44,3 +44,25 @@ def test_missing_data_is_reported_not_crashed(tmp_path, monkeypatch):
         recipes.run_recipe("hitters", quick=True, out=str(tmp_path / "h"), verbose=0, log=lambda *a: None)
     m = json.loads((tmp_path / "h" / "metrics.json").read_text())
     assert m["status"] == "unavailable" and "hitters" in m["reason"]
+
+
+def test_resumable_run_continues_after_an_interruption(tmp_path, monkeypatch):
+    """`nerve run NAME --resumable`: an interrupted fit leaves OUT/backup-1; the same command continues from the
+    last finished epoch and ends with the result of an uninterrupted run (epoch backups resume bit-exactly)."""
+    from nerve import workbench
+    quiet = dict(quick=True, epochs=3, verbose=0, log=lambda *a, **k: None)
+    whole = recipes.run_recipe("mlogit", out=tmp_path / "whole", **quiet)
+    original = workbench.HistoryWriter.on_epoch_end
+
+    def interrupted(self, epoch, logs=None):
+        original(self, epoch, logs)
+        if epoch == 1:
+            raise RuntimeError("interrupted")
+    monkeypatch.setattr(workbench.HistoryWriter, "on_epoch_end", interrupted)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        recipes.run_recipe("mlogit", out=tmp_path / "resumed", resumable=True, **quiet)
+    assert (tmp_path / "resumed" / "backup-1").is_dir()
+    monkeypatch.setattr(workbench.HistoryWriter, "on_epoch_end", original)
+    resumed = recipes.run_recipe("mlogit", out=tmp_path / "resumed", resumable=True, **quiet)
+    assert resumed["ours"] == whole["ours"]
+    assert not (tmp_path / "resumed" / "backup-1").exists()
