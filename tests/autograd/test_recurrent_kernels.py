@@ -6,19 +6,8 @@ torch = pytest.importorskip("torch")
 import nerve  # noqa: E402
 from nerve.autograd.ops.recurrent import GRUFn, LSTMFn, SimpleRNNFn  # noqa: E402
 
-from nerve.autograd.ops import jit  # noqa: E402
-
+pytestmark = pytest.mark.usefixtures("kernel_path")  # both paths (tests/autograd/conftest.py)
 rs = np.random.default_rng(0)
-
-
-@pytest.fixture(params=["compiled", "numpy"], autouse=True)
-def kernel_path(request):
-    """Every test here runs on both paths: the numba kernels (ops/jit.py) and the pure-NumPy reference."""
-    if request.param == "compiled":
-        pytest.importorskip("numba", reason="the compiled kernels need the `fast` extra (numba)")
-    old = jit.set_enabled(request.param == "compiled")
-    yield request.param
-    jit.set_enabled(old)
 N, T, D, U = 3, 5, 4, 6
 
 
