@@ -20,6 +20,8 @@ class Variable(Tensor):
             data = initializer
         data = _as_array(data, backend.resolve_dtype(dtype) if dtype is not None or
                          np.asarray(data).dtype.kind == "f" else None)
+        if data.ndim > 1 and not data.flags.c_contiguous:  # optimizers update it in one flat pass
+            data = backend.get_array_module(data).ascontiguousarray(data)
         if shape is not None and tuple(data.shape) != tuple(shape):
             raise ValueError(f"Variable {name!r}: argument 'initializer' gave shape {tuple(data.shape)}, "
                              f"expected {tuple(shape)}")

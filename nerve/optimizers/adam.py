@@ -28,24 +28,39 @@ def update_moments(g, m, v, b1, b2, buf):
     buf -= v
     buf *= 1 - b2
     v += buf
+    flush_subnormals(m, buf)
+    flush_subnormals(v, buf)
+
+
+def flush_subnormals(a, buf):
+    """a[|a| < tiny] = 0 in place (``buf``: float scratch of a's shape), as the compiled Adam does: a moment
+    that decays geometrically towards 0 becomes subnormal, and x86 computes with subnormals ~100x slower."""
+    if a.dtype.kind != "f" or type(a) is not np.ndarray:
+        return
+    np.abs(a, out=buf)
+    np.putmask(a, buf < np.finfo(a.dtype).tiny, 0)
 
 
 def _fused_adam(w, g, m, v, b1, b2, alpha, eps):
     """The update below in one compiled pass (ops/jit.py) when the arrays allow it; False otherwise."""
     if not (type(w) is type(g) is type(m) is type(v) is np.ndarray and w.dtype == g.dtype == m.dtype == v.dtype
-            and w.dtype.char in "fd" and w.flags.c_contiguous and g.flags.c_contiguous):
+            and w.dtype.char in "fd" and w.flags.c_contiguous and m.flags.c_contiguous and v.flags.c_contiguous):
         return False
+    if not g.flags.c_contiguous:  # a transposed gradient: one copy beats eight strided NumPy passes
+        g = np.ascontiguousarray(g)
     from ..autograd.ops.jit import kernels
     K = kernels()
     if K is None:
         return False
     t = w.dtype.type  # scalars in the arrays' dtype: float32 math as in the NumPy path
-    K.adam(w.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), t(1 - b1), t(1 - b2), t(alpha), t(eps))
+    K.adam(w.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), t(1 - b1), t(1 - b2), t(alpha), t(eps),
+           t(np.finfo(w.dtype).tiny))
     return True
 
 
 @register("optimizers")
 class Adam(Optimizer):
+    flushes_subnormals = True  # update_moments / the compiled kernel do it every step
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False, name="adam",
                  **kwargs):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)

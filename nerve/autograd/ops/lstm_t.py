@@ -22,40 +22,44 @@ def _perm(n):
 
 
 def forward(fn, xt, w, u, b, h0, c0):
-    """xt (T, N, D) time-major input. Saves what backward needs on ``fn``; returns HT (T+1, n, N), CT."""
-    T, N, _ = xt.shape
+    """xt (T, N, D) time-major input. Saves what backward needs on ``fn``; returns HT (T+1, n, N), CT.
+
+    One GEMM per step covers the recurrent and the input projection: z_t = [U'; W']^T [h_{t-1}; x_t] with
+    the stacked operand HX[t] = [h_{t-1}; x_t] (n + D, N), so that backward gets dU and dW from one GEMM too
+    (a separate (T, 4n, N) input projection with its K = D = 28 ran at a third of the sgemm peak)."""
+    T, N, D = xt.shape
     n = u.shape[0]
     dt = xt.dtype
     p, _ = _perm(n)
     scale = np.full((4 * n, 1), 0.5, dt)
     scale[3 * n:] = 1.0
-    wp = w[:, p].T * scale          # (4n, D)
-    up = u[:, p].T * scale          # (4n, n)
-    G = np.matmul(wp, xt.transpose(0, 2, 1))  # (T, 4n, N): input projection of every step, one batched GEMM
-    K = _kernels(xt, u)
-    fn.tK = K
-    bias = np.zeros(4 * n, dt) if b is None else (b[p] * scale[:, 0]).astype(dt, copy=False)
-    if b is not None and K is None:
-        G += bias[:, None]
-    HT = np.empty((T + 1, n, N), dt)
+    uw = np.concatenate([u[:, p].T, w[:, p].T], axis=1) * scale   # (4n, n + D)
+    HX = np.empty((T + 1, n + D, N), dt)
+    HX[:T, n:] = xt.transpose(0, 2, 1)
+    HX[T, n:] = 0
+    HT = HX[:, :n]                      # h_t lives in HX[t + 1, :n]: each (n, N) block is contiguous
+    HT[0] = 0 if h0 is None else h0.T
+    G = np.empty((T, 4 * n, N), dt)     # pre-activations, then the gate activations that backward reads
     CT = np.empty((T + 1, n, N), dt)
     TC = np.empty((T, n, N), dt)
-    HT[0] = 0 if h0 is None else h0.T
     CT[0] = 0 if c0 is None else c0.T
-    rec = np.empty((4 * n, N), dt)
-    tmp = np.empty((n, N), dt)
-    s3 = 3 * n
+    bias = np.zeros(4 * n, dt) if b is None else (b[p] * scale[:, 0]).astype(dt, copy=False)
+    K = _kernels(xt, u)
+    fn.tK = K
+    fn.tG, fn.tHX, fn.tCT, fn.tTC = G, HX, CT, TC
     if K is not None:  # compiled: the whole cell in one pass per step (ops/jit.py)
         step = K.lstm_step32 if dt == np.float32 else K.lstm_step64
         for t in range(T):
-            np.matmul(up, HT[t], out=rec)
-            step(G[t], rec, bias, CT[t], CT[t + 1], TC[t], HT[t + 1])  # adds the bias too
-        fn.tG, fn.tHT, fn.tCT, fn.tTC, fn.txt = G, HT, CT, TC, xt
+            np.matmul(uw, HX[t], out=G[t])
+            step(G[t], bias, CT[t], CT[t + 1], TC[t], HT[t + 1])  # adds the bias
         return HT, CT
+    tmp = np.empty((n, N), dt)
+    s3 = 3 * n
+    bias = bias[:, None]
     for t in range(T):
         z = G[t]
-        np.matmul(up, HT[t], out=rec)
-        z += rec
+        np.matmul(uw, HX[t], out=z)
+        z += bias
         np.tanh(z, out=z)
         zs = z[:s3]
         zs *= 0.5
@@ -66,15 +70,15 @@ def forward(fn, xt, w, u, b, h0, c0):
         c += tmp
         np.tanh(c, out=TC[t])
         np.multiply(z[2 * n:s3], TC[t], out=HT[t + 1])  # o tanh(c)
-    fn.tG, fn.tHT, fn.tCT, fn.tTC, fn.txt = G, HT, CT, TC, xt
     return HT, CT
 
 
 def backward(fn, dH_last, dH_seq, g_c, w, u, need_x, need_w, need_u, need_b):
     """dH_seq (T, N, n) or None, dH_last (N, n) or None. Returns gx (T, N, D), gw, gu, gb, gh0, gc0."""
-    G, HT, CT, TC, xt = fn.tG, fn.tHT, fn.tCT, fn.tTC, fn.txt
+    G, HX, CT, TC = fn.tG, fn.tHX, fn.tCT, fn.tTC
     T, n, N = TC.shape
-    dt = HT.dtype
+    D = HX.shape[1] - n
+    dt = HX.dtype
     p, inv = _perm(n)
     s3 = 3 * n
     dZ = scratch("lstm.dZ", (4 * n, T, N), dt)  # dz of every step, laid out so that dZ.reshape(4n, T N) is free
@@ -120,11 +124,12 @@ def backward(fn, dH_last, dH_seq, g_c, w, u, need_x, need_w, need_u, need_b):
     gx = gw = gu = gb = None
     if need_x:
         gx = (w[:, p] @ dZ2).reshape(-1, T, N).transpose(1, 2, 0)   # (T, N, D)
-    if need_w:
-        gw = (dZ2 @ xt.reshape(T * N, -1))[inv].T                  # (D, 4n) = X^T dZ
-    if need_u:
-        hp = HT[:-1].transpose(1, 0, 2).reshape(n, T * N)          # h_{t-1} for every step, (n, T N)
-        gu = (hp @ dZ2.T)[:, inv]                                  # (n, 4n)
+    if need_w or need_u:  # [dU; dW] = [h_{t-1}; x_t] dZ^T over every step and sample: one GEMM
+        rows = slice(0 if need_u else n, n + D if need_w else n)
+        hx = HX[:-1, rows].transpose(1, 0, 2).reshape(-1, T * N)   # (n + D, T N), one copy
+        guw = np.take(hx @ dZ2.T, inv, axis=1)                      # (n + D, 4n), C-contiguous
+        gu = guw[:n] if need_u else None
+        gw = guw[-D:] if need_w else None
     if need_b:
         gb = (dZ2 @ np.ones(T * N, dt))[inv]                         # row sums as a GEMV (both cores)
     return gx, gw, gu, gb, dh.T, dc.T
@@ -231,7 +236,7 @@ def gru_backward(fn, dH_last, dH_seq, w, u, need_x, need_w, need_u, need_b):
     if need_x:
         gx = (w @ dX2).reshape(-1, T, N).transpose(1, 2, 0)
     if need_w:
-        gw = (dX2 @ xt.reshape(T * N, -1)).T
+        gw = xt.reshape(T * N, -1).T @ dX2.T
     if need_u:
         gu = HT[:-1].transpose(1, 0, 2).reshape(n, T * N) @ dR2.T
     if need_b:
