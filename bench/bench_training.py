@@ -251,6 +251,7 @@ def main():
             "sgemm_gflops": peak, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     table = _fmt_table(res, peak, meta)
     print(table)
+    os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, "results.json"), "w") as f:
         json.dump({"meta": meta, "workloads": res}, f, indent=1)
     with open(os.path.join(out_dir, "RESULTS.md"), "w") as f:

@@ -6,7 +6,7 @@ torch = pytest.importorskip("torch")
 import nerve  # noqa: E402
 from nerve.autograd.ops.recurrent import GRUFn, LSTMFn, SimpleRNNFn  # noqa: E402
 
-pytestmark = pytest.mark.usefixtures("kernel_path")  # both paths (tests/autograd/conftest.py)
+pytestmark = pytest.mark.usefixtures("kernel_path", "chain_count")  # both paths, 1 or 2 chains (conftest.py)
 rs = np.random.default_rng(0)
 N, T, D, U = 3, 5, 4, 6
 
@@ -108,3 +108,18 @@ def test_mask_keeps_state():
     out, h, c = LSTMFn.apply(x, w, u, b, None, None, np.array([[True, True, False]]), return_sequences=True)
     np.testing.assert_allclose(h.numpy(), h1.numpy())
     np.testing.assert_allclose(out.numpy()[:, 2], out.numpy()[:, 1])
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_chains_split_the_batch_when_asked(kind, chain_count):
+    """With two chains the batch really runs as two slices (and the tests above compare them with torch)."""
+    x = rs.normal(size=(N, T, D))
+    k = 4 if kind == "lstm" else 3
+    w, u = rs.normal(size=(D, k * U)), rs.normal(size=(U, k * U))
+    b = rs.normal(size=(k * U,)) if kind == "lstm" else rs.normal(size=(2, k * U))
+    fn = LSTMFn() if kind == "lstm" else GRUFn()
+    fn.forward(x, w, u, b, None, None) if kind == "lstm" else fn.forward(x, w, u, b, None)
+    parts = fn.tparts
+    assert (parts is None) == (chain_count == 1)
+    if parts is not None:
+        assert [p for p, _ in parts] == [(0, 2), (2, 3)]

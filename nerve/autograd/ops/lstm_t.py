@@ -9,8 +9,12 @@ Math (Keras gate order i, f, c=g, o): c_t = f c_{t-1} + i g, h_t = o tanh(c_t); 
 dc_t = dc_{t+1} f_{t+1} + dh_t o (1 - tanh(c_t)^2); di = dc g i(1-i); df = dc c_{t-1} f(1-f);
 dg = dc i (1-g^2); do = dh tanh(c) o(1-o); dh_{t-1} = U dz_t.
 """
+from functools import partial
+from types import SimpleNamespace
+
 import numpy as np
 
+from . import chains
 from .conv import _kernels
 from .workspace import scratch
 
@@ -243,3 +247,74 @@ def gru_backward(fn, dH_last, dH_seq, w, u, need_x, need_w, need_u, need_b):
         ones = np.ones(T * N, dt)
         gb = np.stack([dX2 @ ones, dR2 @ ones])   # row sums as GEMVs (both cores)
     return gx, gw, gu, gb, dh.T
+
+
+# ---------------------------------------------------------------- batch chains (ops/chains.py)
+def _chained(fn, n_rows, one, args_of):
+    """Run ``one(state, *args_of(lo, hi))`` for each batch chain (or once over the whole batch); returns the
+    per-chain results and keeps their states on ``fn`` for backward."""
+    parts = chains.plan(n_rows)
+    if parts is None:
+        fn.tparts = None
+        return [one(fn, *args_of(0, n_rows))]
+    states = [SimpleNamespace() for _ in parts]
+    fn.tparts = list(zip(parts, states))
+    return chains.run([partial(one, st, *args_of(lo, hi)) for (lo, hi), st in fn.tparts])
+
+
+def _cut(a, lo, hi, axis=0):
+    return None if a is None else a[(slice(None),) * axis + (slice(lo, hi),)]
+
+
+def _outputs(HTs, return_sequences):
+    """(N, T, n) sequence or (N, n) last state, and the (N, n) last state, from the chains' (T+1, n, Nk)."""
+    last = np.concatenate([HT[-1].T for HT in HTs], axis=0)
+    if not return_sequences:
+        return last, last.copy()
+    return np.concatenate([HT[1:].transpose(2, 0, 1) for HT in HTs], axis=0), last
+
+
+def lstm_forward(fn, xt, w, u, b, h0, c0, return_sequences):
+    """forward() over batch chains; returns (output, h_T, c_T) batch-major."""
+    res = _chained(fn, xt.shape[1], forward,
+                   lambda lo, hi: (_cut(xt, lo, hi, 1), w, u, b, _cut(h0, lo, hi), _cut(c0, lo, hi)))
+    seq, h_last = _outputs([r[0] for r in res], return_sequences)
+    return seq, h_last, np.concatenate([CT[-1].T for _, CT in res], axis=0)
+
+
+def _sum_grads(res, n_grads):
+    """Chains' results (g_1, ..., g_k, rows...): weight gradients summed, batch-row gradients concatenated."""
+    out = []
+    for j, parts in enumerate(zip(*res)):
+        if parts[0] is None:
+            out.append(None)
+        elif j in n_grads:
+            out.append(parts[0] if len(parts) == 1 else sum(parts[1:], parts[0].copy()))
+        else:  # gx (T, Nk, D) on axis 1, dh/dc (Nk, n) on axis 0
+            out.append(parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1 if j == 0 else 0))
+    return out
+
+
+def lstm_backward(fn, dH_last, dH_seq, g_c, w, u, need_x, need_w, need_u, need_b):
+    """backward() over the chains of lstm_forward; the same results."""
+    if fn.tparts is None:
+        return backward(fn, dH_last, dH_seq, g_c, w, u, need_x, need_w, need_u, need_b)
+    res = chains.run([partial(backward, st, _cut(dH_last, lo, hi), _cut(dH_seq, lo, hi, 1), _cut(g_c, lo, hi),
+                              w, u, need_x, need_w, need_u, need_b) for (lo, hi), st in fn.tparts])
+    return tuple(_sum_grads(res, (1, 2, 3)))
+
+
+def gru_run(fn, xt, w, u, b, h0, return_sequences):
+    """gru_forward() over batch chains; returns (output, h_T) batch-major."""
+    res = _chained(fn, xt.shape[1], gru_forward,
+                   lambda lo, hi: (_cut(xt, lo, hi, 1), w, u, b, _cut(h0, lo, hi)))
+    return _outputs(res, return_sequences)
+
+
+def gru_grad(fn, dH_last, dH_seq, w, u, need_x, need_w, need_u, need_b):
+    """gru_backward() over the chains of gru_run; the same results."""
+    if fn.tparts is None:
+        return gru_backward(fn, dH_last, dH_seq, w, u, need_x, need_w, need_u, need_b)
+    res = chains.run([partial(gru_backward, st, _cut(dH_last, lo, hi), _cut(dH_seq, lo, hi, 1), w, u, need_x,
+                              need_w, need_u, need_b) for (lo, hi), st in fn.tparts])
+    return tuple(_sum_grads(res, (1, 2, 3)))

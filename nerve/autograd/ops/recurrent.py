@@ -133,9 +133,7 @@ class LSTMFn(_RNNBase):
         dt = x.dtype
         xt, m = self._setup(x, w, u, b, mask, return_sequences, go_backwards, zero_masked)
         if m is None:  # fast path: feature-major layout, contiguous gate blocks (lstm_t.py)
-            HT, CT = lstm_t.forward(self, xt, w, u, b, h0, c0)
-            seq = np.ascontiguousarray(HT[1:].transpose(2, 0, 1)) if return_sequences else HT[-1].T.copy()
-            return seq, HT[-1].T.copy(), CT[-1].T.copy()
+            return lstm_t.lstm_forward(self, xt, w, u, b, h0, c0, return_sequences)
         scale = np.full(4 * n, 0.5, dt)
         scale[2 * n:3 * n] = 1.0  # sigmoid columns use tanh(z/2); the cell-candidate column uses tanh(z)
         xw = (xt.reshape(T * N, -1) @ (w * scale)).reshape(T, N, 4 * n)
@@ -222,7 +220,7 @@ class LSTMFn(_RNNBase):
         last = g_out if (g_out is not None and not self.return_sequences) else None
         if g_h is not None:
             last = g_h if last is None else last + g_h
-        gx, gw, gu, gb, gh0, gc0 = lstm_t.backward(self, last, seq, g_c, self.w, self.u, needs[0], needs[1],
+        gx, gw, gu, gb, gh0, gc0 = lstm_t.lstm_backward(self, last, seq, g_c, self.w, self.u, needs[0], needs[1],
                                                    needs[2], self.has_b and needs[3])
         if gx is not None:
             if self.go_backwards:
@@ -244,9 +242,7 @@ class GRUFn(_RNNBase):
         dt = x.dtype
         xt, m = self._setup(x, w, u, b, mask, return_sequences, go_backwards, zero_masked)
         if m is None:  # fast path: feature-major layout, contiguous gate blocks (lstm_t.py)
-            HT = lstm_t.gru_forward(self, xt, w, u, b, h0)
-            seq = np.ascontiguousarray(HT[1:].transpose(2, 0, 1)) if return_sequences else HT[-1].T.copy()
-            return seq, HT[-1].T.copy()
+            return lstm_t.gru_run(self, xt, w, u, b, h0, return_sequences)
         b_in, b_rec = (None, None) if b is None else (b[0], b[1])
         xw = (xt.reshape(T * N, -1) @ w).reshape(T, N, 3 * n)
         if b_in is not None:
@@ -289,7 +285,7 @@ class GRUFn(_RNNBase):
             last = g_out if (g_out is not None and not self.return_sequences) else None
             if g_h is not None:
                 last = g_h if last is None else last + g_h
-            gx, gw, gu, gb, gh0 = lstm_t.gru_backward(self, last, seq, self.w, self.u, needs[0], needs[1], needs[2],
+            gx, gw, gu, gb, gh0 = lstm_t.gru_grad(self, last, seq, self.w, self.u, needs[0], needs[1], needs[2],
                                                       self.has_b and needs[3])
             if gx is not None:
                 gx = np.ascontiguousarray((gx[::-1] if self.go_backwards else gx).transpose(1, 0, 2))
