@@ -123,3 +123,25 @@ def test_chains_split_the_batch_when_asked(kind, chain_count):
     assert (parts is None) == (chain_count == 1)
     if parts is not None:
         assert [p for p, _ in parts] == [(0, 2), (2, 3)]
+
+
+@pytest.mark.parametrize("need", [(True, False, False), (False, True, False), (False, False, True),
+                                  (True, False, True), (False, True, True)], ids=lambda v: "".join("wub"[i] for i in range(3) if v[i]))
+def test_lstm_partial_weight_gradients(need):
+    """Only some of W, U, b trainable: the one stacked GEMM covers just those rows, with the same values."""
+    from types import SimpleNamespace
+
+    from nerve.autograd.ops import lstm_t
+    x = rs.normal(size=(T, N, D))
+    w, u, b = rs.normal(size=(D, 4 * U)), rs.normal(size=(U, 4 * U)), rs.normal(size=(4 * U,))
+    dh = rs.normal(size=(N, U))
+    fn = SimpleNamespace()
+    lstm_t.forward(fn, x, w, u, b, None, None)
+    full = lstm_t.backward(fn, dh, None, None, w, u, True, True, True, True)
+    part = lstm_t.backward(fn, dh, None, None, w, u, False, *need)
+    for j, flag in zip((1, 2, 3), need):
+        if flag:
+            np.testing.assert_allclose(part[j], full[j], rtol=1e-12, atol=1e-12)
+        else:
+            assert part[j] is None
+    np.testing.assert_allclose(part[4], full[4])

@@ -227,11 +227,11 @@ def _build():
         # row loops from 0 over contiguous rows: LLVM vectorises them (a loop starting at a run-time offset ran
         # 3x slower, and a single loop reading many arrays with offsets did not vectorise at all)
         @njit(**seq)
-        def act(a, bias, alpha, beta):  # a = alpha + beta tanh(a + bias[row])
+        def act(a, alpha, beta):  # a = alpha + beta tanh(a)
             for r in range(a.shape[0]):
-                ar, bb = a[r], bias[r]
+                ar = a[r]
                 for j in range(ar.size):
-                    ar[j] = alpha + beta * th(ar[j] + bb)
+                    ar[j] = alpha + beta * th(ar[j])
 
         @njit(**seq)
         def cell(i, f, g, c_prev, c):  # c = f c_prev + i g
@@ -250,12 +250,12 @@ def _build():
                     hr[j] = orow[j] * t
 
         @njit(**seq)
-        def lstm_step(z, bias, c_prev, c, tc, h):
-            """(4n, N) gates z = (i, f, o, g) pre-activations without the bias (sigmoid rows pre-scaled by
-            1/2), in place -> activations; c = f c_prev + i g; tc = tanh(c); h = o tc ((n, N) each)."""
+        def lstm_step(z, c_prev, c, tc, h):
+            """(4n, N) gates z = (i, f, o, g) pre-activations (sigmoid rows pre-scaled by 1/2), in place ->
+            activations; c = f c_prev + i g; tc = tanh(c); h = o tc ((n, N) each)."""
             n = c.shape[0]
-            act(z[:3 * n], bias[:3 * n], half, half)
-            act(z[3 * n:], bias[3 * n:], half - half, half + half)
+            act(z[:3 * n], half, half)
+            act(z[3 * n:], half - half, half + half)
             cell(z[:n], z[n:2 * n], z[3 * n:], c_prev, c)
             out(z[2 * n:3 * n], c, tc, h)
 

@@ -28,18 +28,21 @@ def _perm(n):
 def forward(fn, xt, w, u, b, h0, c0):
     """xt (T, N, D) time-major input. Saves what backward needs on ``fn``; returns HT (T+1, n, N), CT.
 
-    One GEMM per step covers the recurrent and the input projection: z_t = [U'; W']^T [h_{t-1}; x_t] with
-    the stacked operand HX[t] = [h_{t-1}; x_t] (n + D, N), so that backward gets dU and dW from one GEMM too
-    (a separate (T, 4n, N) input projection with its K = D = 28 ran at a third of the sgemm peak)."""
+    One GEMM per step covers the recurrent and the input projection and the bias: z_t = [U'; W'; b']^T
+    [h_{t-1}; x_t; 1] with the stacked operand HX[t] = [h_{t-1}; x_t; 1] (n + D + 1, N), so that backward
+    gets dU, dW and db from one GEMM too (a separate (T, 4n, N) input projection, with its K = D = 28, ran at
+    a third of the sgemm peak; the bias row sum was a GEMV of its own)."""
     T, N, D = xt.shape
     n = u.shape[0]
     dt = xt.dtype
     p, _ = _perm(n)
     scale = np.full((4 * n, 1), 0.5, dt)
     scale[3 * n:] = 1.0
-    uw = np.concatenate([u[:, p].T, w[:, p].T], axis=1) * scale   # (4n, n + D)
-    HX = np.empty((T + 1, n + D, N), dt)
-    HX[:T, n:] = xt.transpose(0, 2, 1)
+    blocks = [u[:, p].T, w[:, p].T] + ([] if b is None else [b[p][:, None]])
+    uw = np.concatenate(blocks, axis=1) * scale   # (4n, n + D [+ 1])
+    HX = np.empty((T + 1, uw.shape[1], N), dt)
+    HX[:T, n:n + D] = xt.transpose(0, 2, 1)
+    HX[:T, n + D:] = 1
     HX[T, n:] = 0
     HT = HX[:, :n]                      # h_t lives in HX[t + 1, :n]: each (n, N) block is contiguous
     HT[0] = 0 if h0 is None else h0.T
@@ -47,23 +50,20 @@ def forward(fn, xt, w, u, b, h0, c0):
     CT = np.empty((T + 1, n, N), dt)
     TC = np.empty((T, n, N), dt)
     CT[0] = 0 if c0 is None else c0.T
-    bias = np.zeros(4 * n, dt) if b is None else (b[p] * scale[:, 0]).astype(dt, copy=False)
     K = _kernels(xt, u)
     fn.tK = K
-    fn.tG, fn.tHX, fn.tCT, fn.tTC = G, HX, CT, TC
+    fn.tG, fn.tHX, fn.tCT, fn.tTC, fn.tD = G, HX, CT, TC, D
     if K is not None:  # compiled: the whole cell in one pass per step (ops/jit.py)
         step = K.lstm_step32 if dt == np.float32 else K.lstm_step64
         for t in range(T):
             np.matmul(uw, HX[t], out=G[t])
-            step(G[t], bias, CT[t], CT[t + 1], TC[t], HT[t + 1])  # adds the bias
+            step(G[t], CT[t], CT[t + 1], TC[t], HT[t + 1])
         return HT, CT
     tmp = np.empty((n, N), dt)
     s3 = 3 * n
-    bias = bias[:, None]
     for t in range(T):
         z = G[t]
         np.matmul(uw, HX[t], out=z)
-        z += bias
         np.tanh(z, out=z)
         zs = z[:s3]
         zs *= 0.5
@@ -79,9 +79,8 @@ def forward(fn, xt, w, u, b, h0, c0):
 
 def backward(fn, dH_last, dH_seq, g_c, w, u, need_x, need_w, need_u, need_b):
     """dH_seq (T, N, n) or None, dH_last (N, n) or None. Returns gx (T, N, D), gw, gu, gb, gh0, gc0."""
-    G, HX, CT, TC = fn.tG, fn.tHX, fn.tCT, fn.tTC
+    G, HX, CT, TC, D = fn.tG, fn.tHX, fn.tCT, fn.tTC, fn.tD
     T, n, N = TC.shape
-    D = HX.shape[1] - n
     dt = HX.dtype
     p, inv = _perm(n)
     s3 = 3 * n
@@ -128,14 +127,14 @@ def backward(fn, dH_last, dH_seq, g_c, w, u, need_x, need_w, need_u, need_b):
     gx = gw = gu = gb = None
     if need_x:
         gx = (w[:, p] @ dZ2).reshape(-1, T, N).transpose(1, 2, 0)   # (T, N, D)
-    if need_w or need_u:  # [dU; dW] = [h_{t-1}; x_t] dZ^T over every step and sample: one GEMM
-        rows = slice(0 if need_u else n, n + D if need_w else n)
-        hx = HX[:-1, rows].transpose(1, 0, 2).reshape(-1, T * N)   # (n + D, T N), one copy
-        guw = np.take(hx @ dZ2.T, inv, axis=1)                      # (n + D, 4n), C-contiguous
-        gu = guw[:n] if need_u else None
-        gw = guw[-D:] if need_w else None
-    if need_b:
-        gb = (dZ2 @ np.ones(T * N, dt))[inv]                         # row sums as a GEMV (both cores)
+    if need_w or need_u or need_b:  # [dU; dW; db] = [h_{t-1}; x_t; 1] dZ^T over every step and sample: one GEMM
+        lo = 0 if need_u else n if need_w else n + D
+        hi = n + D + 1 if need_b else n + D if need_w else n
+        hx = HX[:-1, lo:hi].transpose(1, 0, 2).reshape(-1, T * N)  # (rows, T N), one copy
+        g = np.take(hx @ dZ2.T, inv, axis=1)                      # (rows, 4n), C-contiguous
+        gu = g[:n] if need_u else None
+        gw = g[n - lo:n + D - lo] if need_w else None
+        gb = g[-1] if need_b else None
     return gx, gw, gu, gb, dh.T, dc.T
 
 
