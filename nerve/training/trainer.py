@@ -8,9 +8,12 @@ L = sum_i w_i L_i(y_i, f_i(x)) + sum(model.losses), zero the gradients, L.backwa
 freezing takes effect at compile time, so a discriminator frozen inside a combined GAN model still
 trains through its own compiled step). Evaluation and prediction run without a graph.
 """
+import contextlib
+
 import numpy as np
 
 from .. import backend
+from ..autograd.ops import chains
 from ..autograd.tensor import Tensor
 from .callback_list import CallbackList, pythonify_logs
 from .compile_utils import CompileLoss, CompileMetrics
@@ -74,6 +77,7 @@ class Trainer:
         from .. import losses as losses_module
         from .. import metrics as metrics_module
         from .. import optimizers
+        self.__dict__.pop("_uses_chains", None)  # recomputed at the next train step
         self.optimizer = optimizers.get(optimizer)
         # misspelt names fail here, with a "did you mean", not at the first batch
         _check_names("loss", loss, losses_module.get, ("crossentropy", "ce"))
@@ -252,7 +256,21 @@ class Trainer:
                 return int(a.shape[0])
         return 1
 
+    def _chain_scope(self):
+        """ops/chains.scope() for models with convolution or recurrent layers (their batch-parallel ops then
+        run as chains, one per core, and BLAS single-threaded for the whole step), else a no-op."""
+        use = self.__dict__.get("_uses_chains")
+        if use is None:
+            from ..layers.convolutional import Conv2D
+            from ..layers.recurrent import GRU, LSTM
+            use = self._uses_chains = any(isinstance(l, (Conv2D, LSTM, GRU)) for l in self._flatten_layers())
+        return chains.scope() if use else contextlib.nullcontext()
+
     def train_step(self, data):
+        with self._chain_scope():
+            return self._train_step(data)
+
+    def _train_step(self, data):
         x, y, sample_weight = unpack_x_y_sample_weight(data)
         if getattr(self.optimizer, "requires_closure", False):
             return self._closure_train_step(x, y, sample_weight)

@@ -7,7 +7,7 @@ import nerve  # noqa: E402
 from nerve.autograd.ops.conv import Conv2DFn, Conv2DTransposeFn, conv_out_len  # noqa: E402
 from nerve.autograd.ops.pool import AvgPool2DFn, MaxPool2DFn  # noqa: E402
 
-pytestmark = pytest.mark.usefixtures("kernel_path")  # both paths (tests/autograd/conftest.py)
+pytestmark = pytest.mark.usefixtures("kernel_path", "chain_count")  # compiled or NumPy, 1 or 2 batch chains (conftest.py)
 rs = np.random.default_rng(0)
 
 

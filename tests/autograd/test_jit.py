@@ -11,6 +11,8 @@ from nerve.autograd.ops import jit  # noqa: E402
 from nerve.autograd.ops.conv import Conv2DFn  # noqa: E402
 from nerve.autograd.ops.pool import MaxPool2DFn  # noqa: E402
 
+pytestmark = pytest.mark.usefixtures("chain_count")  # every kernel over 1 or 2 batch chains (conftest.py)
+
 rs = np.random.default_rng(0)
 
 

@@ -12,7 +12,9 @@ it is missing, when BLAS has one thread, for small batches, with ``NERVE_CHAINS=
 """
 import os
 import threading
+from contextlib import contextmanager, nullcontext
 from concurrent.futures import ThreadPoolExecutor, wait
+from functools import partial
 
 MIN_ROWS = 16  # batch rows per chain below which a chain costs more than it saves
 
@@ -43,18 +45,43 @@ def _blas():
     return _state["blas"]
 
 
+def _auto_count():
+    """Chains when automatic: BLAS's thread count (0 when off or threadpoolctl is missing)."""
+    if os.environ.get("NERVE_CHAINS", "1") == "0":
+        return 0
+    blas = _blas()
+    return 0 if blas is None else min(lc.num_threads for lc in blas.lib_controllers)
+
+
+@contextmanager
+def scope():
+    """Single-threaded BLAS for a whole training step, its batch-parallel ops running as chains.
+
+    Why: after a multi-threaded GEMM, OpenBLAS's idle workers keep spinning on the other cores for ~0.1 s
+    (its THREAD_TIMEOUT, fixed when NumPy loads it), and chains started in that time share their cores with
+    them (a CNN step with a Dense layer between its convolutions went 16.5 -> 27.7 ms). Inside this scope no
+    GEMM wakes those workers; the trainer enters it for models with convolution or recurrent layers."""
+    k = _forced if _forced is not None else _auto_count()
+    if getattr(_local, "scope", 0) or k < 2 or _blas() is None:
+        yield
+        return
+    _local.scope = k
+    try:
+        with _blas().limit(limits=1):
+            yield
+    finally:
+        _local.scope = 0
+
+
 def plan(n_rows):
     """[(lo, hi), ...] batch slices, one per chain, or None to run the batch as one chain."""
     if getattr(_local, "inside", False):  # already inside a chain: no nesting
         return None
     k = _forced
     if k is None:
-        if os.environ.get("NERVE_CHAINS", "1") == "0":
+        k = getattr(_local, "scope", 0) or _auto_count()
+        if not k:
             return None
-        blas = _blas()
-        if blas is None:
-            return None
-        k = min(lc.num_threads for lc in blas.lib_controllers)
     elif k > 1 and _blas() is None:
         return None
     k = min(k, n_rows // MIN_ROWS) if _forced is None else min(k, n_rows)
@@ -85,10 +112,20 @@ def _inside(task):
 def run(tasks):
     """Run the callables concurrently (the first in this thread) with single-threaded BLAS; their results."""
     pool = _pool(len(tasks))
-    with _blas().limit(limits=1):
+    with nullcontext() if getattr(_local, "scope", 0) else _blas().limit(limits=1):
         futures = [pool.submit(_inside, t) for t in tasks[1:]]
         try:
             first = _inside(tasks[0])
         finally:
             wait(futures)  # every chain ends before BLAS gets its threads back
         return [first] + [f.result() for f in futures]
+
+
+def each(n_rows, task):
+    """``task(lo, hi, serial)`` for each batch chain, concurrently, or ``task(0, n_rows, False)`` once; the
+    list of its results in chain order. ``serial`` is True inside concurrent chains: the task must then use
+    the serial compiled kernels (``jit.kernels().serial``), since numba's parallel pool is not re-entrant."""
+    parts = plan(n_rows)
+    if parts is None:
+        return [task(0, n_rows, False)]
+    return run([partial(task, lo, hi, True) for lo, hi in parts])

@@ -9,7 +9,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..function import Function
-from . import jit
+from . import chains, jit
 from .workspace import scratch
 
 
@@ -84,14 +84,22 @@ class Conv2DFn(Function):
             raise ValueError(f"conv2d: argument 'activation' expected 'linear' or 'relu', got {activation!r}")
         xp_ = _pad(x, ph, pw)
         K = _kernels(x, w)
-        if K is not None:  # compiled im2col and bias + ReLU, split over the cores (ops/jit.py)
+        if K is not None:  # compiled im2col and bias + ReLU over batch chains (ops/jit.py, ops/chains.py)
             cols = np.empty((n, oh, ow, kh, kw, c), x.dtype)
-            K.im2col(xp_, kh, kw, sh, sw, dh, dw, oh, ow, cols)
-            cols = cols.reshape(n * oh * ow, kh * kw * c)
-            y = cols @ w.reshape(kh * kw * c, f)
-            if b is not None or activation == "relu":
-                K.bias_act(y, np.zeros(f, y.dtype) if b is None else b.astype(y.dtype, copy=False),
-                           activation == "relu")
+            y = np.empty((n * oh * ow, f), x.dtype)
+            w2 = w.reshape(kh * kw * c, f)
+            bias = np.zeros(f, x.dtype) if b is None else b.astype(x.dtype, copy=False)
+            act = b is not None or activation == "relu"
+            m = oh * ow
+
+            def part(lo, hi, serial):
+                Kc = K.serial if serial else K
+                Kc.im2col(xp_[lo:hi], kh, kw, sh, sw, dh, dw, oh, ow, cols[lo:hi])
+                np.matmul(cols[lo:hi].reshape((hi - lo) * m, -1), w2, out=y[lo * m:hi * m])
+                if act:
+                    Kc.bias_act(y[lo * m:hi * m], bias, activation == "relu")
+            chains.each(n, part)
+            cols = cols.reshape(n * m, kh * kw * c)
         else:
             cols = windows(xp_, kh, kw, sh, sw, dh, dw, oh, ow).reshape(n * oh * ow, kh * kw * c)
             y = cols @ w.reshape(kh * kw * c, f)
@@ -150,26 +158,38 @@ class Conv2DFn(Function):
         g2 = g.reshape(-1, f)
         gx = gw = gb = None
         pre = self.__dict__.pop("premasked", None)
-        if pre is not None and pre[0] is g:  # a max pooling already applied [y > 0] and summed the columns
-            g2 = g.reshape(-1, f)
-            gb = pre[1].sum(axis=0) if need_b else None
-        elif relu or need_b:
+        premasked = pre is not None and pre[0] is g  # a max pooling already applied [y > 0], summed the columns
+        n, c = xshape[0], xshape[3]
+        m = oh * ow
+        mask = not premasked and (relu or need_b)
+        if not premasked:
             g2 = np.ascontiguousarray(g2)
-            gz = np.empty_like(g2)
-            parts = np.empty((jit.CHUNKS, f), g2.dtype)
-            K.act_grad_colsum(g2, self.out if relu else g2, relu, gz, parts)
-            g2 = gz
-            if need_b:
-                gb = parts.sum(axis=0)
+        gz = np.empty_like(g2) if mask else g2
+        w2t = self.w.reshape(kh * kw * c, f).T
+        dxp = np.empty(pshape, g2.dtype) if self.needs[0] else None
+
+        def part(lo, hi, serial):  # rows of batch samples lo..hi (ops/chains.py)
+            Kc = K.serial if serial else K
+            rows = slice(lo * m, hi * m)
+            sums = None
+            if mask:
+                sums = np.empty((jit.CHUNKS, f), g2.dtype)
+                Kc.act_grad_colsum(g2[rows], self.out[rows] if relu else g2[rows], relu, gz[rows], sums)
+            gw_part = self.cols[rows].T @ gz[rows] if self.needs[1] else None
+            if self.needs[0]:
+                dcols = scratch("conv.dcols", ((hi - lo) * m, kh * kw * c), g2.dtype)
+                np.matmul(gz[rows], w2t, out=dcols)
+                dxp[lo:hi] = 0
+                Kc.col2im(dcols.reshape(hi - lo, oh, ow, kh, kw, c), kh, kw, sh, sw, dh, dw, oh, ow, dxp[lo:hi])
+            return gw_part, sums
+        res = chains.each(n, part)
+        gx = gw = gb = None
+        if need_b:  # column sums of fixed row chunks, added in order: the same for any thread count
+            gb = pre[1].sum(axis=0) if premasked else np.concatenate([r[1] for r in res]).sum(axis=0)
         if self.needs[1]:
-            gw = (self.cols.T @ g2).reshape(self.w.shape)
+            gws = [r[0] for r in res]
+            gw = (gws[0] if len(gws) == 1 else sum(gws[1:], gws[0].copy())).reshape(self.w.shape)
         if self.needs[0]:
-            n, c = xshape[0], xshape[3]
-            dcols = scratch("conv.dcols", (g2.shape[0], kh * kw * c), g2.dtype)
-            np.matmul(g2, self.w.reshape(kh * kw * c, f).T, out=dcols)
-            dcols = dcols.reshape(n, oh, ow, kh, kw, c)
-            dxp = np.zeros(pshape, g2.dtype)
-            K.col2im(dcols, kh, kw, sh, sw, dh, dw, oh, ow, dxp)
             gx = dxp[:, ph[0]: pshape[1] - ph[1], pw[0]: pshape[2] - pw[1], :]
         return gx, gw, gb
 

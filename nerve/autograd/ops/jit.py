@@ -72,112 +72,123 @@ def _build():
     # error_model="numpy": no ZeroDivisionError branch per division (that branch stops vectorisation)
     opts = dict(parallel=True, cache=True, nogil=True, fastmath=False, error_model="numpy")
 
-    @njit(**opts)
-    def bias_act(y, b, relu):
-        m, f = y.shape
-        for r in prange(m):
-            for k in range(f):
-                v = y[r, k] + b[k]
-                if relu and v < 0:  # NaN stays NaN as in np.maximum
-                    v = 0
-                y[r, k] = v
+    def make_row_kernels(rng, parallel):
+        """The row-parallel kernels; ``rng`` is prange (parallel) or range (serial: inside a batch chain, see
+        ops/chains.py, where numba's workqueue pool must not be entered from two threads). ``rng`` is a
+        closure variable, so numba's on-disk cache keeps the two variants apart."""
+        o = dict(opts, parallel=parallel)
 
-    @njit(**opts)
-    def act_grad_colsum(g, out, relu, gz, parts):
-        m, f = g.shape
-        nch = parts.shape[0]
-        for c in prange(nch):
-            lo, hi = c * m // nch, (c + 1) * m // nch
-            acc = parts[c]
-            for k in range(f):
-                acc[k] = 0
-            for r in range(lo, hi):
+        @njit(**o)
+        def bias_act(y, b, relu):
+            m, f = y.shape
+            for r in rng(m):
                 for k in range(f):
-                    v = g[r, k]
-                    if relu and not out[r, k] > 0:
-                        v = v * 0
-                    gz[r, k] = v
-                    acc[k] += v
+                    v = y[r, k] + b[k]
+                    if relu and v < 0:  # NaN stays NaN as in np.maximum
+                        v = 0
+                    y[r, k] = v
 
-    @njit(**opts)
-    def im2col(x, kh, kw, sh, sw, dh, dw, oh, ow, cols):
-        n, _, _, c = x.shape
-        for b in prange(n):
-            for p in range(oh):
-                for q in range(ow):
-                    for i in range(kh):
-                        r = p * sh + i * dh
-                        for j in range(kw):
-                            s = q * sw + j * dw
-                            for ch in range(c):
-                                cols[b, p, q, i, j, ch] = x[b, r, s, ch]
+        @njit(**o)
+        def act_grad_colsum(g, out, relu, gz, parts):
+            m, f = g.shape
+            nch = parts.shape[0]
+            for c in rng(nch):
+                lo, hi = c * m // nch, (c + 1) * m // nch
+                acc = parts[c]
+                for k in range(f):
+                    acc[k] = 0
+                for r in range(lo, hi):
+                    for k in range(f):
+                        v = g[r, k]
+                        if relu and not out[r, k] > 0:
+                            v = v * 0
+                        gz[r, k] = v
+                        acc[k] += v
 
-    @njit(**opts)
-    def col2im(dcols, kh, kw, sh, sw, dh, dw, oh, ow, dx):
-        n = dx.shape[0]
-        c = dx.shape[3]
-        for b in prange(n):
-            for p in range(oh):
-                for q in range(ow):
-                    for i in range(kh):
-                        r = p * sh + i * dh
-                        for j in range(kw):
-                            s = q * sw + j * dw
-                            for ch in range(c):
-                                dx[b, r, s, ch] += dcols[b, p, q, i, j, ch]
+        @njit(**o)
+        def im2col(x, kh, kw, sh, sw, dh, dw, oh, ow, cols):
+            n, _, _, c = x.shape
+            for b in rng(n):
+                for p in range(oh):
+                    for q in range(ow):
+                        for i in range(kh):
+                            r = p * sh + i * dh
+                            for j in range(kw):
+                                s = q * sw + j * dw
+                                for ch in range(c):
+                                    cols[b, p, q, i, j, ch] = x[b, r, s, ch]
 
-    @njit(**opts)
-    def maxpool(x, kh, kw, out, arg):
-        n, oh, ow, c = out.shape
-        for b in prange(n):
-            for p in range(oh):
-                for q in range(ow):
-                    for ch in range(c):
-                        out[b, p, q, ch] = x[b, p * kh, q * kw, ch]
-                        arg[b, p, q, ch] = 0
-                    for i in range(kh):
-                        for j in range(kw):
-                            if i == 0 and j == 0:
-                                continue
-                            k = i * kw + j
-                            for ch in range(c):
-                                v = x[b, p * kh + i, q * kw + j, ch]
-                                best = out[b, p, q, ch]
-                                if v > best or (v != v and best == best):  # first max; NaN wins (propagates)
-                                    out[b, p, q, ch] = v
-                                    arg[b, p, q, ch] = k
+        @njit(**o)
+        def col2im(dcols, kh, kw, sh, sw, dh, dw, oh, ow, dx):
+            n = dx.shape[0]
+            c = dx.shape[3]
+            for b in rng(n):
+                for p in range(oh):
+                    for q in range(ow):
+                        for i in range(kh):
+                            r = p * sh + i * dh
+                            for j in range(kw):
+                                s = q * sw + j * dw
+                                for ch in range(c):
+                                    dx[b, r, s, ch] += dcols[b, p, q, i, j, ch]
 
-    @njit(**opts)
-    def maxpool_grad(g, arg, kh, kw, gx):
-        n, oh, ow, c = g.shape
-        for b in prange(n):
-            for p in range(oh):
-                for q in range(ow):
-                    for i in range(kh):
-                        for j in range(kw):
-                            k = i * kw + j
-                            for ch in range(c):
-                                gx[b, p * kh + i, q * kw + j, ch] = g[b, p, q, ch] if arg[b, p, q, ch] == k else 0
+        @njit(**o)
+        def maxpool(x, kh, kw, out, arg):
+            n, oh, ow, c = out.shape
+            for b in rng(n):
+                for p in range(oh):
+                    for q in range(ow):
+                        for ch in range(c):
+                            out[b, p, q, ch] = x[b, p * kh, q * kw, ch]
+                            arg[b, p, q, ch] = 0
+                        for i in range(kh):
+                            for j in range(kw):
+                                if i == 0 and j == 0:
+                                    continue
+                                k = i * kw + j
+                                for ch in range(c):
+                                    v = x[b, p * kh + i, q * kw + j, ch]
+                                    best = out[b, p, q, ch]
+                                    if v > best or (v != v and best == best):  # first max; NaN wins (propagates)
+                                        out[b, p, q, ch] = v
+                                        arg[b, p, q, ch] = k
 
-    @njit(**opts)
-    def maxpool_grad_relu(g, arg, x, kh, kw, gx, parts):
-        n, oh, ow, c = g.shape
-        nch = parts.shape[0]
-        for ci in prange(nch):
-            acc = parts[ci]
-            acc[:] = 0
-            for b in range(ci * n // nch, (ci + 1) * n // nch):
+        @njit(**o)
+        def maxpool_grad(g, arg, kh, kw, gx):
+            n, oh, ow, c = g.shape
+            for b in rng(n):
                 for p in range(oh):
                     for q in range(ow):
                         for i in range(kh):
                             for j in range(kw):
                                 k = i * kw + j
                                 for ch in range(c):
-                                    v = g[b, p, q, ch]
-                                    if arg[b, p, q, ch] != k or not x[b, p * kh + i, q * kw + j, ch] > 0:
-                                        v = v * 0
-                                    gx[b, p * kh + i, q * kw + j, ch] = v
-                                    acc[ch] += v
+                                    gx[b, p * kh + i, q * kw + j, ch] = g[b, p, q, ch] if arg[b, p, q, ch] == k else 0
+
+        @njit(**o)
+        def maxpool_grad_relu(g, arg, x, kh, kw, gx, parts):
+            n, oh, ow, c = g.shape
+            nch = parts.shape[0]
+            for ci in rng(nch):
+                acc = parts[ci]
+                acc[:] = 0
+                for b in range(ci * n // nch, (ci + 1) * n // nch):
+                    for p in range(oh):
+                        for q in range(ow):
+                            for i in range(kh):
+                                for j in range(kw):
+                                    k = i * kw + j
+                                    for ch in range(c):
+                                        v = g[b, p, q, ch]
+                                        if arg[b, p, q, ch] != k or not x[b, p * kh + i, q * kw + j, ch] > 0:
+                                            v = v * 0
+                                        gx[b, p * kh + i, q * kw + j, ch] = v
+                                        acc[ch] += v
+
+        return types.SimpleNamespace(bias_act=bias_act, act_grad_colsum=act_grad_colsum, im2col=im2col, col2im=col2im, maxpool=maxpool, maxpool_grad=maxpool_grad, maxpool_grad_relu=maxpool_grad_relu)
+
+    rows = make_row_kernels(prange, True)
+    rows_serial = make_row_kernels(range, False)
 
     seq = dict(parallel=False, cache=True, nogil=True, error_model="numpy")  # serial kernels (see below)
 
@@ -316,8 +327,7 @@ def _build():
     from .malloc import keep_freed_memory
     keep_freed_memory()
     ns = types.SimpleNamespace(
-        im2col=im2col, col2im=col2im, bias_act=bias_act, act_grad_colsum=act_grad_colsum, maxpool=maxpool,
-        maxpool_grad=maxpool_grad, maxpool_grad_relu=maxpool_grad_relu, adam=adam, lstm_step32=lstm_step32,
+        **vars(rows), serial=rows_serial, adam=adam, lstm_step32=lstm_step32,
         lstm_step64=lstm_step64, lstm_step_grad=lstm_step_grad, gru_step32=gru_step32, gru_step64=gru_step64,
         gru_step_grad=gru_step_grad, numba=numba)
     return ns

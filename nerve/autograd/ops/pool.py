@@ -6,6 +6,7 @@ it evenly over the window's valid (unpadded) elements, as Keras/TensorFlow do.
 import numpy as np
 
 from ..function import Function
+from . import chains
 from .conv import Conv2DFn, _kernels, col2im, conv_out_len, windows
 
 
@@ -32,8 +33,9 @@ class MaxPool2DFn(Function):
         K = _kernels(x) if padding == "valid" and (kh, kw) == (sh, sw) and kh * kw < 256 else None
         if K is not None:  # compiled: one pass, the index of the first maximum of each window (ops/jit.py)
             out = np.empty((n, oh, ow, c), x.dtype)
-            self.arg = np.empty((n, oh, ow, c), np.uint8)
-            K.maxpool(x, kh, kw, out, self.arg)
+            arg = self.arg = np.empty((n, oh, ow, c), np.uint8)
+            chains.each(n, lambda lo, hi, serial: (K.serial if serial else K).maxpool(x[lo:hi], kh, kw, out[lo:hi],
+                                                                                        arg[lo:hi]))
             self.x, self.K, self.fast = x, K, 3
             return out
         if padding == "valid" and (kh, kw) == (sh, sw) == (2, 2):
@@ -79,14 +81,19 @@ class MaxPool2DFn(Function):
             g = np.ascontiguousarray(g)
             src = self.inputs[0]
             conv = getattr(src, "_ctx", None)
+            arg, x = self.arg, self.x
             if isinstance(conv, Conv2DFn) and conv.jit and conv.act == "relu" and not src._retain:
                 # the input is a fused conv + ReLU output: apply its mask [x > 0] and sum its columns here; the
                 # conv uses them only if it receives exactly this array (no other consumer added to it)
-                parts = np.empty((jit.CHUNKS, xshape[3]), g.dtype)
-                K.maxpool_grad_relu(g, self.arg, self.x, kh, kw, gx, parts)
-                conv.premasked = (gx, parts)
+                def part(lo, hi, serial):
+                    sums = np.empty((jit.CHUNKS, xshape[3]), g.dtype)
+                    (K.serial if serial else K).maxpool_grad_relu(g[lo:hi], arg[lo:hi], x[lo:hi], kh, kw, gx[lo:hi],
+                                                                  sums)
+                    return sums
+                conv.premasked = (gx, np.concatenate(chains.each(xshape[0], part)))
             else:
-                K.maxpool_grad(g, self.arg, kh, kw, gx)
+                chains.each(xshape[0], lambda lo, hi, serial: (K.serial if serial else K).maxpool_grad(
+                    g[lo:hi], arg[lo:hi], kh, kw, gx[lo:hi]))
             return gx, None, None, None
         if self.fast == 2:  # 2x2 tournament: route g down the winning branch of each comparison
             f01, f23, fb = self.flags
