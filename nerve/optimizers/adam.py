@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from ..autograd.ops import jit
 from ..saving.registry import register
 from .base import Optimizer
 
@@ -41,20 +42,24 @@ def flush_subnormals(a, buf):
     np.putmask(a, buf < np.finfo(a.dtype).tiny, 0)
 
 
+_TINY = {np.dtype(np.float32): np.float32(np.finfo(np.float32).tiny),
+         np.dtype(np.float64): np.float64(np.finfo(np.float64).tiny)}
+
+
 def _fused_adam(w, g, m, v, b1, b2, alpha, eps):
     """The update below in one compiled pass (ops/jit.py) when the arrays allow it; False otherwise."""
-    if not (type(w) is type(g) is type(m) is type(v) is np.ndarray and w.dtype == g.dtype == m.dtype == v.dtype
-            and w.dtype.char in "fd" and w.flags.c_contiguous and m.flags.c_contiguous and v.flags.c_contiguous):
+    tiny = _TINY.get(w.dtype)
+    if (tiny is None or not type(w) is type(g) is type(m) is type(v) is np.ndarray
+            or not w.dtype == g.dtype == m.dtype == v.dtype
+            or not (w.flags.c_contiguous and m.flags.c_contiguous and v.flags.c_contiguous)):
+        return False
+    K = jit.kernels()
+    if K is None:
         return False
     if not g.flags.c_contiguous:  # a transposed gradient: one copy beats eight strided NumPy passes
         g = np.ascontiguousarray(g)
-    from ..autograd.ops.jit import kernels
-    K = kernels()
-    if K is None:
-        return False
     t = w.dtype.type  # scalars in the arrays' dtype: float32 math as in the NumPy path
-    K.adam(w.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), t(1 - b1), t(1 - b2), t(alpha), t(eps),
-           t(np.finfo(w.dtype).tiny))
+    K.adam(w.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), t(1 - b1), t(1 - b2), t(alpha), t(eps), tiny)
     return True
 
 

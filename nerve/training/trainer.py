@@ -245,10 +245,15 @@ class Trainer:
             if not self.built:
                 return None
             self._trainable_snapshot = list(self.trainable_weights)
-        ids = {id(v) for v in self._trainable_snapshot}
-        for w in self.weights:
-            w.requires_grad = id(w) in ids and w.data.dtype.kind == "f"
-        return self._trainable_snapshot
+        snap = self._trainable_snapshot
+        cached = self.__dict__.get("_grad_flags")
+        if cached is None or cached[0] is not snap:  # computed once per compile-time snapshot
+            ids = {id(v) for v in snap}
+            cached = self._grad_flags = (snap, [(w, id(w) in ids and w.data.dtype.kind == "f") for w in self.weights])
+        for w, flag in cached[1]:
+            if w.requires_grad is not flag:
+                w.requires_grad = flag
+        return snap
 
     def _batch_size_of(self, x):
         for a in (x.values() if isinstance(x, dict) else x if isinstance(x, (list, tuple)) else [x]):
