@@ -103,8 +103,9 @@ def build_parser():
     p.add_argument("--out", default=None, help="run directory (default: runs/<recipe>-<time>)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--resumable", action="store_true",
-                   help="back up the training state after every epoch into OUT/backup-K; running the same command "
-                        "with the same --out again continues an interrupted run (for the hours-long full modes)")
+                   help="back up the training state after every epoch into OUT/backup-K (GAN loops: every 250 "
+                        "iterations into OUT/backup-gan); running the same command with the same --out again "
+                        "continues an interrupted run (for the hours-long full modes)")
     p.set_defaults(func=_run)
     p = sub.add_parser("report", help="regenerate DIR/report.html from a run directory")
     p.add_argument("dir", help="run directory")

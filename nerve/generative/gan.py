@@ -156,16 +156,25 @@ class GAN(Model):
             d_loss, g_loss = self.d_loss_fn(real_out, fake_out), self.g_loss_fn(fake_out)
         return self._update_trackers(d_loss, g_loss, real_out, fake_out, real.shape[0])
 
-    def train(self, x, iterations=12001, batch_size=128, sample_interval=200, n_samples=2, verbose=0, seed=None):
+    def train(self, x, iterations=12001, batch_size=128, sample_interval=200, n_samples=2, verbose=0, seed=None,
+              checkpoint_dir=None, checkpoint_every=500):
         """The book's loop: each iteration draws a random minibatch of real images (with replacement across
         iterations) and does one ``train_step``. Returns {'dloss', 'dacc', 'gloss', 'samples'} where samples
-        maps iteration -> generated images every ``sample_interval`` iterations."""
+        maps iteration -> generated images every ``sample_interval`` iterations.
+
+        ``checkpoint_dir``: every ``checkpoint_every`` iterations the weights, both optimizers' states, the
+        RNG states and the loss history are saved there (nerve checkpoints, no pickle); calling ``train``
+        again with the same directory continues from the last one, exactly as if never interrupted (samples
+        drawn before the interruption are not kept). A finished run deletes its checkpoints."""
         if not self.compiled:
             raise ValueError(f"{type(self).__name__} '{self.name}': call compile() before train()")
         rng = np.random.default_rng(seed) if seed is not None else backend.rng()
         x = np.asarray(x, dtype=self.dtype)
         out = {"dloss": [], "dacc": [], "gloss": [], "samples": {}}
-        for it in range(int(iterations)):
+        start = 0
+        if checkpoint_dir is not None:
+            start = _restore_gan(self, checkpoint_dir, rng, out)
+        for it in range(start, int(iterations)):
             self.reset_metrics()
             logs = self.train_step((x[rng.integers(0, len(x), int(batch_size))],))
             out["dloss"].append(float(logs["d_loss"]))
@@ -175,7 +184,11 @@ class GAN(Model):
                 out["samples"][it] = self.generate(n_samples)
                 if verbose:
                     print(f"{it} [D loss: {logs['d_loss']:f}, acc.: {100 * logs['d_acc']:.2f}%] "
-                          f"[G loss: {logs['g_loss']:f}]")
+                          f"[G loss: {logs['g_loss']:f}]", flush=True)
+            if checkpoint_dir is not None and (it + 1) % int(checkpoint_every) == 0 and it + 1 < int(iterations):
+                _save_gan(self, checkpoint_dir, it + 1, rng, out)
+        if checkpoint_dir is not None:
+            _clear_gan(checkpoint_dir)
         return out
 
     # -------------------------------------------------------------- config
@@ -277,3 +290,81 @@ def build_dcgan_critic(img_shape=(28, 28, 1), output_activation="sigmoid"):
     x = Dropout(0.3)(Conv2D(64, (5, 5), strides=(2, 2), padding="same", activation="relu")(inp))
     x = Dropout(0.3)(Conv2D(128, (5, 5), strides=(2, 2), padding="same", activation="relu")(x))
     return Model(inp, Dense(1, activation=output_activation)(Flatten()(x)), name="critic")
+
+
+# ------------------------------------------------------------------ GAN.train checkpoints
+_GAN_LATEST = "latest.json"
+
+
+def _save_gan(gan, directory, it, rng, out):
+    """Two checkpoints (discriminator + its optimizer, generator + its optimizer + RNG and history), then
+    ``latest.json`` naming them: a crash mid-save leaves the previous pair in use."""
+    import json
+    import os
+
+    from ..saving import file_io
+    from ..saving.checkpoint import save_checkpoint
+    os.makedirs(directory, exist_ok=True)
+    names = {"discriminator": f"d-{it}.checkpoint.zip", "generator": f"g-{it}.checkpoint.zip"}
+    history = {k: out[k] for k in ("dloss", "dacc", "gloss")}
+    save_checkpoint(os.path.join(directory, names["discriminator"]), gan.discriminator, it,
+                    optimizer=gan.d_optimizer, include_rng=False)
+    save_checkpoint(os.path.join(directory, names["generator"]), gan.generator, it, optimizer=gan.g_optimizer,
+                    extra={"iteration": it, "history": history, "batch_rng": rng.bit_generator.state})
+    old = _gan_latest(directory)
+    data = json.dumps({"iteration": it, **names}).encode()
+    file_io.atomic_write(os.path.join(directory, _GAN_LATEST), lambda f: f.write(data))
+    for name in (old or {}).values():
+        if isinstance(name, str) and name not in names.values():
+            try:
+                os.remove(os.path.join(directory, name))
+            except OSError:
+                pass
+
+
+def _gan_latest(directory):
+    import json
+    import os
+    path = os.path.join(directory, _GAN_LATEST)
+    if not os.path.exists(path):
+        return None
+    with open(path, "rb") as f:
+        head = json.loads(f.read().decode())
+    names = {k: head.get(k) for k in ("discriminator", "generator")}
+    if not isinstance(head.get("iteration"), int) or not all(
+            isinstance(v, str) and os.path.basename(v) == v and v.endswith(".checkpoint.zip") for v in names.values()):
+        raise ValueError(f"GAN.train: {path!r} is not a GAN checkpoint index")
+    return names
+
+
+def _restore_gan(gan, directory, rng, out):
+    """Continue from the checkpoints in ``directory`` (if any): returns the iteration to start at."""
+    import os
+
+    from ..saving.checkpoint import restore_checkpoint
+    names = _gan_latest(directory)
+    if names is None:
+        return 0
+    restore_checkpoint(os.path.join(directory, names["discriminator"]), gan.discriminator,
+                       optimizer=gan.d_optimizer, restore_rng=False)
+    ck = restore_checkpoint(os.path.join(directory, names["generator"]), gan.generator, optimizer=gan.g_optimizer)
+    state = ck.extra.get("batch_rng")
+    if state is not None:
+        rng.bit_generator.state = state
+    for k in ("dloss", "dacc", "gloss"):
+        out[k] = [float(v) for v in ck.extra.get("history", {}).get(k, [])]
+    return int(ck.extra["iteration"])
+
+
+def _clear_gan(directory):
+    import os
+    names = _gan_latest(directory) if os.path.isdir(directory) else None
+    for name in list((names or {}).values()) + [_GAN_LATEST]:
+        try:
+            os.remove(os.path.join(directory, name))
+        except OSError:
+            pass
+    try:
+        os.rmdir(directory)
+    except OSError:
+        pass

@@ -146,7 +146,8 @@ def _gan(ctx, generator, discriminator, batch_size, iterations, name):
     n = ctx.epochs_override or ctx.pick(iterations, 2)
     ctx.set(iterations=n, batch_size=batch_size)
     res = gan.train(x, iterations=n, batch_size=batch_size, sample_interval=max(1, n // 6), n_samples=16, seed=0,
-                    verbose=ctx.verbose)
+                    verbose=ctx.verbose, checkpoint_dir=ctx.run_dir.file("backup-gan") if ctx.resumable else None,
+                    checkpoint_every=ctx.pick(250, 1))
     ctx.history = type("H", (), {"history": {"d_loss": res["dloss"], "d_acc": res["dacc"],
                                              "g_loss": res["gloss"]}})()
     _plot(ctx, f"{name}_samples.png", g.plots.plot_generated_samples, gan, n=25, image_shape=(28, 28), seed=1)

@@ -88,10 +88,11 @@ class Checkpoint:
         return f"<Checkpoint epoch={self.epoch} step={self.step} callbacks={sorted(self.callback_states)}>"
 
 
-def save_checkpoint(path, model, epoch, callbacks=(), step=None, extra=None, include_rng=True):
+def save_checkpoint(path, model, epoch, callbacks=(), step=None, extra=None, include_rng=True, optimizer=None):
     """Atomically write everything needed to continue training ``model`` at ``epoch`` (0-based, the next
-    epoch to run) and, if ``step`` is given, after ``step`` batches of it."""
-    opt = getattr(model, "optimizer", None)
+    epoch to run) and, if ``step`` is given, after ``step`` batches of it. ``optimizer``: the one whose state
+    to save (default ``model.optimizer``; a GAN keeps one per sub-model)."""
+    opt = optimizer if optimizer is not None else getattr(model, "optimizer", None)
     opt_state, opt_arrays = (None, None)
     if opt is not None and hasattr(opt, "get_state"):
         opt_state, opt_arrays = optimizer_state_for_saving(model, opt)
@@ -154,13 +155,13 @@ def load_checkpoint(path):
                       {k: head.get(k) for k in ("format_version", "nerve_version", "date_saved")})
 
 
-def restore_checkpoint(checkpoint, model, callbacks=(), restore_rng=True):
-    """Apply a checkpoint (a path or a ``Checkpoint``) to ``model``, its optimizer, the RNG and the
-    stateful ``callbacks``; returns the ``Checkpoint`` (its ``epoch`` is where training continues)."""
+def restore_checkpoint(checkpoint, model, callbacks=(), restore_rng=True, optimizer=None):
+    """Apply a checkpoint (a path or a ``Checkpoint``) to ``model``, its optimizer (or ``optimizer``), the
+    RNG and the stateful ``callbacks``; returns the ``Checkpoint`` (its ``epoch`` is where training continues)."""
     ck = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
     src = "the checkpoint"
     assign_arrays(model, ck.weights, src)
-    opt = getattr(model, "optimizer", None)
+    opt = optimizer if optimizer is not None else getattr(model, "optimizer", None)
     if ck.optimizer_state is not None and opt is not None and hasattr(opt, "set_state"):
         with _rebuild_errors("restore_checkpoint", "restore the optimizer state"):
             restore_optimizer(opt, *optimizer_state_for_loading(model, ck.optimizer_state, ck.optimizer_arrays))

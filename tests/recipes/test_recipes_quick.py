@@ -66,3 +66,25 @@ def test_resumable_run_continues_after_an_interruption(tmp_path, monkeypatch):
     resumed = recipes.run_recipe("mlogit", out=tmp_path / "resumed", resumable=True, **quiet)
     assert resumed["ours"] == whole["ours"]
     assert not (tmp_path / "resumed" / "backup-1").exists()
+
+
+def test_resumable_gan_recipe_continues_after_an_interruption(tmp_path, monkeypatch):
+    """The GAN recipes' custom loop (GAN.train) checkpoints into OUT/backup-gan with --resumable."""
+    from nerve.generative import GAN
+    quiet = dict(quick=True, epochs=4, verbose=0, log=lambda *a, **k: None)
+    whole = recipes.run_recipe("mlp_gan", out=tmp_path / "whole", **quiet)
+    step, calls = GAN.train_step, {"n": 0}
+
+    def dying(self, data):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("interrupted")
+        return step(self, data)
+    monkeypatch.setattr(GAN, "train_step", dying)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        recipes.run_recipe("mlp_gan", out=tmp_path / "resumed", resumable=True, **quiet)
+    assert (tmp_path / "resumed" / "backup-gan" / "latest.json").is_file()
+    monkeypatch.setattr(GAN, "train_step", step)
+    resumed = recipes.run_recipe("mlp_gan", out=tmp_path / "resumed", resumable=True, **quiet)
+    assert resumed["ours"] == whole["ours"]
+    assert not (tmp_path / "resumed" / "backup-gan").exists()
