@@ -44,13 +44,77 @@ def _vectorized_images(quick, n):
     return x, np.asarray(y).reshape(-1)[idx], name
 
 
-def wide_deep_grid_search(quick=True, n_samples=None, epochs=None, cv=3, verbose=0, seed=0):
+def _score_cache_estimator():
+    """SKLearnClassifier with a JSON file of finished (parameters, fold) scores: a GridSearchCV interrupted
+    after some of its fits reruns only the others when started again with the same ``cache_path``."""
+    import hashlib
+    import json
+    import os
+
+    from nerve.saving import file_io
+    from nerve.wrappers import SKLearnClassifier
+
+    def digest(*arrays, params=None):
+        h = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode())
+        for a in arrays:
+            a = np.ascontiguousarray(a)
+            h.update(str((a.shape, a.dtype.str)).encode())
+            h.update(a.data)
+        return h.hexdigest()
+
+    class ScoreCache(SKLearnClassifier):
+        def __init__(self, model, cache_path=None, warm_start=False, model_kwargs=None, fit_kwargs=None,
+                     random_state=None, **routed_params):
+            super().__init__(model, warm_start=warm_start, model_kwargs=model_kwargs, fit_kwargs=fit_kwargs,
+                             random_state=random_state, **routed_params)
+            self.cache_path = cache_path
+
+        def _load(self):
+            if not self.cache_path or not os.path.exists(self.cache_path):
+                return {}
+            with open(self.cache_path, "rb") as f:
+                data = json.loads(f.read().decode())
+            if not isinstance(data, dict) or not all(isinstance(v, (int, float)) for v in data.values()):
+                raise ValueError(f"wide_deep_grid_search: {self.cache_path!r} is not a score cache")
+            return data
+
+        def fit(self, X, y, sample_weight=None, **kwargs):
+            params = {k: v for k, v in self.get_params().items() if k not in ("model", "cache_path")}
+            self._key = digest(X, y, params=params)
+            if self.cache_path and any(k.startswith(self._key) for k in self._load()):
+                self.classes_ = np.unique(y)  # scored from the cache: no training
+                self._cached = True
+                return self
+            self._cached = False
+            return super().fit(X, y, sample_weight=sample_weight, **kwargs)
+
+        def score(self, X, y, sample_weight=None):
+            key = getattr(self, "_key", None)
+            key = None if key is None or sample_weight is not None else key + ":" + digest(X, y)
+            cache = self._load() if self.cache_path else {}
+            if key is not None and key in cache:
+                return float(cache[key])
+            if getattr(self, "_cached", False):  # a cached fit asked for a score the cache does not hold
+                raise RuntimeError("wide_deep_grid_search: no cached score for this fold; delete the cache file")
+            value = float(super().score(X, y, sample_weight=sample_weight))
+            if key is not None and self.cache_path:
+                cache[key] = value
+                data = json.dumps(cache, sort_keys=True).encode()
+                file_io.atomic_write(self.cache_path, lambda f: f.write(data))
+            return value
+
+    return ScoreCache
+
+
+def wide_deep_grid_search(quick=True, n_samples=None, epochs=None, cv=3, verbose=0, seed=0, cache_path=None):
     """The book's ``GridSearchCV`` over ``make_widenet`` (dr, optimizer, lr, units), with the same fit
     parameters (validation_split=0.3, EarlyStopping and ReduceLROnPlateau on val_loss).
 
     ``quick=True`` (the default, about a minute on 2 cores): 600 images, units (64, 32), lr (0.01, 0.001), 8
     epochs; ``quick=False``: the book's grid (24 candidates x 3 folds, units up to 1024), all images, 100
     epochs, batch 1000 (hours on a CPU). Returns the fitted ``GridSearchCV``; ``best_params_`` as in the book.
+    ``cache_path``: a JSON file of the finished fits' scores, so that an interrupted search continues (``nerve
+    run widenet_grid_search --resumable``); the final refit on all the data is not cached.
     """
     from sklearn.model_selection import GridSearchCV
 
@@ -59,9 +123,13 @@ def wide_deep_grid_search(quick=True, n_samples=None, epochs=None, cv=3, verbose
     n = n_samples if n_samples is not None else (600 if quick else None)
     x, y, name = _vectorized_images(quick, n)
     grid = QUICK_GRID if quick else BOOK_GRID
-    kc = SKLearnClassifier(make_widenet, model_kwargs={"input_dim": x.shape[1]}, random_state=seed,
-                           fit_kwargs=dict(epochs=epochs or (8 if quick else 100), batch_size=100 if quick else 1000,
-                                           verbose=0))
+    fit_kwargs = dict(epochs=epochs or (8 if quick else 100), batch_size=100 if quick else 1000, verbose=0)
+    if cache_path is None:
+        kc = SKLearnClassifier(make_widenet, model_kwargs={"input_dim": x.shape[1]}, random_state=seed,
+                               fit_kwargs=fit_kwargs)
+    else:
+        kc = _score_cache_estimator()(make_widenet, cache_path=cache_path, model_kwargs={"input_dim": x.shape[1]},
+                                      random_state=seed, fit_kwargs=fit_kwargs)
     grid_space = {f"model__{k}": v for k, v in grid.items()}
     gscv = GridSearchCV(estimator=kc, param_grid=grid_space, n_jobs=1, cv=cv, verbose=verbose)
     gscv_res = gscv.fit(x, y, validation_split=0.3,

@@ -1,6 +1,8 @@
 """Recipes of seed-001 (Rivas, "Deep Learning for Beginners"): the perceptron experiments (part 1 §5 N16-N19),
 the two-spirals layer search (N24), wide / deep / sparse networks and their grid search (part 2 §1.13-1.16),
 and the CIFAR-10 CNN (§1.17). CIFAR-10 runs when a local copy exists, else on the nearest offline stand-in."""
+import os
+
 import numpy as np
 
 from ._base import recipe
@@ -172,6 +174,8 @@ def sparsenet(ctx):
 def widenet_grid_search(ctx):
     from ..integrations import examples
     kw = {"quick": True, "n_samples": 120, "epochs": 1, "cv": 2} if ctx.quick else {"quick": False}
+    if ctx.resumable:  # finished fits' scores survive an interruption (examples._score_cache_estimator)
+        kw["cache_path"] = ctx.run_dir.file("backup-grid-scores.json")
     if ctx.epochs_override:
         kw["epochs"] = ctx.epochs_override
     saved = examples.QUICK_GRID
@@ -181,6 +185,8 @@ def widenet_grid_search(ctx):
         res = examples.wide_deep_grid_search(**kw)
     finally:
         examples.QUICK_GRID = saved
+    if kw.get("cache_path"):  # finished: the scores are in the result (as BackupAndRestore drops its backup)
+        os.remove(kw["cache_path"])
     ctx.set(data_source=getattr(res, "dataset_", None), grid_search=kw)
     if res.dataset_ != "cifar10":
         ctx.note("CIFAR-10 is not available offline: the grid search runs on Fashion-MNIST (784 inputs)")

@@ -88,3 +88,31 @@ def test_resumable_gan_recipe_continues_after_an_interruption(tmp_path, monkeypa
     resumed = recipes.run_recipe("mlp_gan", out=tmp_path / "resumed", resumable=True, **quiet)
     assert resumed["ours"] == whole["ours"]
     assert not (tmp_path / "resumed" / "backup-gan").exists()
+
+
+def test_resumable_grid_search_reruns_only_unfinished_fits(tmp_path, monkeypatch):
+    """widenet_grid_search --resumable: GridSearchCV's finished fits are scored from OUT/backup-grid-scores.json."""
+    pytest.importorskip("sklearn")
+    from nerve.wrappers import SKLearnClassifier
+    quiet = dict(quick=True, verbose=0, log=lambda *a, **k: None)
+    whole = recipes.run_recipe("widenet_grid_search", out=tmp_path / "whole", **quiet)
+    fit, calls = SKLearnClassifier.fit, {"n": 0}
+
+    class Killed(BaseException):  # like a KeyboardInterrupt: GridSearchCV only catches Exception
+        pass
+
+    def counting(self, *a, **k):
+        calls["n"] += 1
+        if calls["n"] == 3 and calls.get("die"):
+            raise Killed
+        return fit(self, *a, **k)
+    monkeypatch.setattr(SKLearnClassifier, "fit", counting)
+    calls["die"] = True
+    with pytest.raises(Killed):
+        recipes.run_recipe("widenet_grid_search", out=tmp_path / "resumed", resumable=True, **quiet)
+    cache = tmp_path / "resumed" / "backup-grid-scores.json"
+    assert len(json.loads(cache.read_text())) == 2          # two fits were scored before the interruption
+    calls.update(n=0, die=False)
+    resumed = recipes.run_recipe("widenet_grid_search", out=tmp_path / "resumed", resumable=True, **quiet)
+    assert calls["n"] == 3                                  # 2 candidates x 2 folds + refit, 2 of them cached
+    assert resumed["ours"] == whole["ours"] and not cache.exists()
