@@ -9,7 +9,7 @@ Math (Keras gate order i, f, c=g, o): c_t = f c_{t-1} + i g, h_t = o tanh(c_t); 
 dc_t = dc_{t+1} f_{t+1} + dh_t o (1 - tanh(c_t)^2); di = dc g i(1-i); df = dc c_{t-1} f(1-f);
 dg = dc i (1-g^2); do = dh tanh(c) o(1-o); dh_{t-1} = U dz_t.
 """
-from functools import partial
+from functools import lru_cache, partial
 from types import SimpleNamespace
 
 import numpy as np
@@ -19,13 +19,27 @@ from .conv import _kernels
 from .workspace import scratch
 
 
+@lru_cache(maxsize=32)
 def _perm(n):
-    """Column order (i, f, o, g) from Keras' (i, f, g, o), and its inverse."""
+    """Column order (i, f, o, g) from Keras' (i, f, g, o), and its inverse (cached: read-only arrays)."""
     p = np.r_[0:2 * n, 3 * n:4 * n, 2 * n:3 * n]
-    return p, np.argsort(p)
+    inv = np.argsort(p)
+    p.flags.writeable = inv.flags.writeable = False
+    return p, inv
 
 
-def forward(fn, xt, w, u, b, h0, c0):
+def stacked_weights(w, u, b):
+    """[U'; W'; b']^T (4n, n + D [+ 1]) in gate order (i, f, o, g), sigmoid rows scaled by 1/2 (forward's GEMM
+    operand), and U in that order (n, 4n) (backward's dh_{t-1} = U dz_t)."""
+    n = u.shape[0]
+    p, _ = _perm(n)
+    scale = np.full((4 * n, 1), 0.5, u.dtype)
+    scale[3 * n:] = 1.0
+    blocks = [u[:, p].T, w[:, p].T] + ([] if b is None else [b[p][:, None]])
+    return np.concatenate(blocks, axis=1) * scale, np.ascontiguousarray(u[:, p])
+
+
+def forward(fn, xt, w, u, b, h0, c0, stacked=None):
     """xt (T, N, D) time-major input. Saves what backward needs on ``fn``; returns HT (T+1, n, N), CT.
 
     One GEMM per step covers the recurrent and the input projection and the bias: z_t = [U'; W'; b']^T
@@ -35,11 +49,7 @@ def forward(fn, xt, w, u, b, h0, c0):
     T, N, D = xt.shape
     n = u.shape[0]
     dt = xt.dtype
-    p, _ = _perm(n)
-    scale = np.full((4 * n, 1), 0.5, dt)
-    scale[3 * n:] = 1.0
-    blocks = [u[:, p].T, w[:, p].T] + ([] if b is None else [b[p][:, None]])
-    uw = np.concatenate(blocks, axis=1) * scale   # (4n, n + D [+ 1])
+    uw, uq = stacked if stacked is not None else stacked_weights(w, u, b)   # (4n, n + D [+ 1]), (n, 4n)
     HX = np.empty((T + 1, uw.shape[1], N), dt)
     HX[:T, n:n + D] = xt.transpose(0, 2, 1)
     HX[:T, n + D:] = 1
@@ -52,7 +62,7 @@ def forward(fn, xt, w, u, b, h0, c0):
     CT[0] = 0 if c0 is None else c0.T
     K = _kernels(xt, u)
     fn.tK = K
-    fn.tG, fn.tHX, fn.tCT, fn.tTC, fn.tD = G, HX, CT, TC, D
+    fn.tG, fn.tHX, fn.tCT, fn.tTC, fn.tD, fn.tuq = G, HX, CT, TC, D, uq
     if K is not None:  # compiled: the whole cell in one pass per step (ops/jit.py)
         step = K.lstm_step32 if dt == np.float32 else K.lstm_step64
         for t in range(T):
@@ -93,7 +103,7 @@ def backward(fn, dH_last, dH_seq, g_c, w, u, need_x, need_w, need_u, need_b):
     dct = np.empty((n, N), dt)
     t1 = np.empty((s3, N), dt)
     t2 = np.empty((n, N), dt)
-    uq = np.ascontiguousarray(u[:, p])  # (n, 4n): dh_{t-1} = U dz_t
+    uq = fn.tuq  # (n, 4n): dh_{t-1} = U dz_t
     K = fn.tK
     for t in range(T - 1 if K is not None else -1, -1, -1):  # compiled: one pass per step (ops/jit.py)
         if dH_seq is not None:
@@ -275,8 +285,9 @@ def _outputs(HTs, return_sequences):
 
 def lstm_forward(fn, xt, w, u, b, h0, c0, return_sequences):
     """forward() over batch chains; returns (output, h_T, c_T) batch-major."""
+    stacked = stacked_weights(w, u, b)  # once for all chains
     res = _chained(fn, xt.shape[1], forward,
-                   lambda lo, hi: (_cut(xt, lo, hi, 1), w, u, b, _cut(h0, lo, hi), _cut(c0, lo, hi)))
+                   lambda lo, hi: (_cut(xt, lo, hi, 1), w, u, b, _cut(h0, lo, hi), _cut(c0, lo, hi), stacked))
     seq, h_last = _outputs([r[0] for r in res], return_sequences)
     return seq, h_last, np.concatenate([CT[-1].T for _, CT in res], axis=0)
 
