@@ -29,17 +29,6 @@ def update_moments(g, m, v, b1, b2, buf):
     buf -= v
     buf *= 1 - b2
     v += buf
-    flush_subnormals(m, buf)
-    flush_subnormals(v, buf)
-
-
-def flush_subnormals(a, buf):
-    """a[|a| < tiny] = 0 in place (``buf``: float scratch of a's shape), as the compiled Adam does: a moment
-    that decays geometrically towards 0 becomes subnormal, and x86 computes with subnormals ~100x slower."""
-    if a.dtype.kind != "f" or type(a) is not np.ndarray:
-        return
-    np.abs(a, out=buf)
-    np.putmask(a, buf < np.finfo(a.dtype).tiny, 0)
 
 
 _TINY = {np.dtype(np.float32): np.float32(np.finfo(np.float32).tiny),
@@ -65,7 +54,6 @@ def _fused_adam(w, g, m, v, b1, b2, alpha, eps):
 
 @register("optimizers")
 class Adam(Optimizer):
-    flushes_subnormals = True  # update_moments / the compiled kernel do it every step
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False, name="adam",
                  **kwargs):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)

@@ -16,7 +16,6 @@ from .base import Optimizer
 
 @register("optimizers")
 class Nadam(Optimizer):
-    flushes_subnormals = True  # update_moments does it every step
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, name="nadam", **kwargs):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
         self.beta_1 = beta_1

@@ -7,14 +7,18 @@ a recurrence, so slices of the batch can run start to end on their own core, eac
 and the compiled cell (both release the GIL): measured on the 2-core bench machine, one LSTM(128) forward +
 backward over 28 steps went 11.2 -> 8.8 ms. The weight gradients are summed over the chains at the end.
 
-Needs threadpoolctl (to run BLAS single-threaded inside the region; the `fast` extra installs it). Off when
-it is missing, when BLAS has one thread, for small batches, with ``NERVE_CHAINS=0`` or ``set_count(1)``.
+Needs threadpoolctl (to run BLAS single-threaded inside the region) and the compiled kernels (ops/jit.py);
+the `fast` extra installs both. Off without them, when BLAS has one thread, for small batches, with
+``NERVE_CHAINS=0`` or ``set_count(1)``. Results depend on the number of chains (= BLAS threads) only through
+the order of the weight-gradient sums, like BLAS results on its thread count.
 """
 import os
 import threading
 from contextlib import contextmanager, nullcontext
 from concurrent.futures import ThreadPoolExecutor, wait
 from functools import partial
+
+from . import jit
 
 MIN_ROWS = 16  # batch rows per chain below which a chain costs more than it saves
 
@@ -46,8 +50,9 @@ def _blas():
 
 
 def _auto_count():
-    """Chains when automatic: BLAS's thread count (0 when off or threadpoolctl is missing)."""
-    if os.environ.get("NERVE_CHAINS", "1") == "0":
+    """Chains when automatic: BLAS's thread count (0 when off, without threadpoolctl, or without the compiled
+    kernels: chains of small NumPy calls hold the GIL too often to gain, measured on the GRU 0.87 -> 1.11)."""
+    if os.environ.get("NERVE_CHAINS", "1") == "0" or jit.kernels() is None:
         return 0
     blas = _blas()
     return 0 if blas is None else min(lc.num_threads for lc in blas.lib_controllers)
