@@ -145,3 +145,35 @@ def test_lstm_partial_weight_gradients(need):
         else:
             assert part[j] is None
     np.testing.assert_allclose(part[4], full[4])
+
+
+def test_lstm_compiled_loops_match_the_per_step_path():
+    """The whole-sequence compiled loops (numba np.dot through SciPy's BLAS) and the per-step Python loop
+    over the same compiled cells give the same values (float64), with and without a sequence gradient."""
+    from types import SimpleNamespace
+
+    from nerve.autograd.ops import jit, lstm_t
+    pytest.importorskip("scipy", reason="numba's np.dot in the compiled loops needs SciPy's BLAS")
+    K = jit.kernels()
+    if K is None:
+        pytest.skip("compiled path only")
+    x = rs.normal(size=(T, N, D))
+    w, u, b = rs.normal(size=(D, 4 * U)), rs.normal(size=(U, 4 * U)), rs.normal(size=(4 * U,))
+    dh, dseq = rs.normal(size=(N, U)), rs.normal(size=(T, N, U))
+    loops = (K.lstm_forward_loop64, K.lstm_backward_loop64)
+    out = {}
+    for mode in (True, False):
+        saved = [lstm_t._LOOPS.get(lp) for lp in loops]
+        for lp in loops:
+            lstm_t._LOOPS[lp] = mode if mode is False else None
+        try:
+            fn = SimpleNamespace()
+            HT, CT = lstm_t.forward(fn, x, w, u, b, None, None)
+            out[mode] = (HT.copy(), CT.copy()) + lstm_t.backward(fn, dh, dseq, None, w, u, True, True, True, True)
+        finally:
+            for lp, s in zip(loops, saved):
+                lstm_t._LOOPS[lp] = s
+        if mode:
+            assert all(lstm_t._LOOPS[lp] for lp in loops), "the compiled loops did not run"
+    for a, b_ in zip(out[True], out[False]):
+        np.testing.assert_allclose(a, b_, rtol=1e-12, atol=1e-12)

@@ -13,6 +13,7 @@ the `fast` extra installs both. Off without them, when BLAS has one thread, for 
 the order of the weight-gradient sums, like BLAS results on its thread count.
 """
 import os
+import sys
 import threading
 from contextlib import contextmanager, nullcontext
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -36,16 +37,19 @@ def set_count(k):
 
 
 def _blas():
-    """threadpoolctl's controller for the BLAS library NumPy uses, or None (not installed / not found)."""
-    if "blas" not in _state:
+    """threadpoolctl's controller for the BLAS libraries loaded (NumPy's, and SciPy's once numba's compiled
+    loops use it through np.dot), or None (threadpoolctl not installed / no BLAS found)."""
+    key = "scipy.linalg.cython_blas" in sys.modules
+    if _state.get("blas_key") != key:
         with _lock:
-            if "blas" not in _state:
+            if _state.get("blas_key") != key:
                 try:
                     from threadpoolctl import ThreadpoolController
                     sel = ThreadpoolController().select(user_api="blas")
                     _state["blas"] = sel if sel.lib_controllers else None
                 except Exception:  # not installed, or an unknown BLAS
                     _state["blas"] = None
+                _state["blas_key"] = key
     return _state["blas"]
 
 

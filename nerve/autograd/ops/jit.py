@@ -64,6 +64,11 @@ def _build():
     import numpy as np
     from numba import njit, prange
 
+    try:  # load SciPy's BLAS now (numba's np.dot calls it), so that ops/chains.py can limit its threads too
+        import scipy.linalg.cython_blas  # noqa: F401
+    except ImportError:
+        pass
+
     if "NUMBA_THREADING_LAYER" not in os.environ:
         # numba's own pthread pool: its idle workers sleep, while an OpenMP pool's spin and fight the BLAS
         # threads for the cores (measured: the CNN step took 68 ms with the OpenMP layer, 24 ms with this)
@@ -309,8 +314,9 @@ def _build():
                 dhz[r_, k] = d * z
 
     @njit(**seq)
-    def lstm_step_grad(z, th, c_prev, dh, dc, dZ, t):
-        """dc_t, and dz_t = (di, df, do, dg) pre-activation into dZ[:, t]; dc becomes dc_{t-1}."""
+    def lstm_step_grad(z, th, c_prev, dh, dc, dZ, t, dz):
+        """dc_t, and dz_t = (di, df, do, dg) pre-activation into dZ[:, t] and into the contiguous dz (4n, N)
+        (the next GEMM's operand); dc becomes dc_{t-1}."""
         n, nb = dh.shape
         for r in range(n):
             for k in range(nb):
@@ -318,16 +324,48 @@ def _build():
                 tt = th[r, k]
                 hh = dh[r, k]
                 d = dc[r, k] + hh * o * (1 - tt * tt)
-                dZ[r, t, k] = d * g * i * (1 - i)
-                dZ[n + r, t, k] = d * c_prev[r, k] * f * (1 - f)
-                dZ[2 * n + r, t, k] = hh * tt * o * (1 - o)
-                dZ[3 * n + r, t, k] = d * i * (1 - g * g)
+                a, b_, c, e = d * g * i * (1 - i), d * c_prev[r, k] * f * (1 - f), hh * tt * o * (1 - o), \
+                    d * i * (1 - g * g)
+                dZ[r, t, k] = a
+                dZ[n + r, t, k] = b_
+                dZ[2 * n + r, t, k] = c
+                dZ[3 * n + r, t, k] = e
+                dz[r, k] = a
+                dz[n + r, k] = b_
+                dz[2 * n + r, k] = c
+                dz[3 * n + r, k] = e
                 dc[r, k] = d * f
+
+    def make_lstm_loops(lstm_step):
+        """Whole forward / backward recurrences in one call (no GIL and no Python per step: with batch chains,
+        two threads handing the GIL back and forth ~110 times per step cost ~10% of the LSTM step). The GEMMs
+        are np.dot, which numba runs through SciPy's BLAS; without SciPy these fail to compile and lstm_t.py
+        keeps its Python loop."""
+        @njit(**seq)
+        def lstm_forward_loop(uw, HX, G, CT, TC):
+            n = CT.shape[1]
+            for t in range(G.shape[0]):
+                np.dot(uw, HX[t], G[t])
+                lstm_step(G[t], CT[t], CT[t + 1], TC[t], HX[t + 1][:n])
+
+        @njit(**seq)
+        def lstm_backward_loop(G, TC, CT, uq, dh, dc, dZ, dz, dHs, has_seq):
+            for t in range(G.shape[0] - 1, -1, -1):
+                if has_seq:
+                    dh += dHs[t]
+                lstm_step_grad(G[t], TC[t], CT[t], dh, dc, dZ, t, dz)
+                np.dot(uq, dz, dh)
+        return lstm_forward_loop, lstm_backward_loop
+
+    (lstm_forward_loop32, lstm_backward_loop32), (lstm_forward_loop64, lstm_backward_loop64) = \
+        make_lstm_loops(lstm_step32), make_lstm_loops(lstm_step64)
 
     from .malloc import keep_freed_memory
     keep_freed_memory()
     ns = types.SimpleNamespace(
         **vars(rows), serial=rows_serial, adam=adam, lstm_step32=lstm_step32,
-        lstm_step64=lstm_step64, lstm_step_grad=lstm_step_grad, gru_step32=gru_step32, gru_step64=gru_step64,
+        lstm_step64=lstm_step64, lstm_step_grad=lstm_step_grad, lstm_forward_loop32=lstm_forward_loop32,
+        lstm_backward_loop32=lstm_backward_loop32, lstm_forward_loop64=lstm_forward_loop64,
+        lstm_backward_loop64=lstm_backward_loop64, gru_step32=gru_step32, gru_step64=gru_step64,
         gru_step_grad=gru_step_grad, numba=numba)
     return ns

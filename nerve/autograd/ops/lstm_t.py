@@ -19,6 +19,26 @@ from .conv import _kernels
 from .workspace import scratch
 
 
+_LOOPS = {}  # compiled whole-sequence loop -> True (works) / False (cannot compile here: no SciPy)
+
+
+def _compiled_loop(loop, *args):
+    """Run a whole-sequence loop of ops/jit.py; False if numba cannot compile it here (its np.dot needs
+    SciPy's BLAS), and the caller runs its per-step Python loop instead."""
+    ok = _LOOPS.get(loop)
+    if ok is None:
+        try:
+            loop(*args)
+        except Exception:  # a numba typing/lowering error at the first call: nothing has run
+            _LOOPS[loop] = False
+            return False
+        _LOOPS[loop] = True
+        return True
+    if ok:
+        loop(*args)
+    return ok
+
+
 @lru_cache(maxsize=32)
 def _perm(n):
     """Column order (i, f, o, g) from Keras' (i, f, g, o), and its inverse (cached: read-only arrays)."""
@@ -63,6 +83,9 @@ def forward(fn, xt, w, u, b, h0, c0, stacked=None):
     K = _kernels(xt, u)
     fn.tK = K
     fn.tG, fn.tHX, fn.tCT, fn.tTC, fn.tD, fn.tuq = G, HX, CT, TC, D, uq
+    if K is not None and _compiled_loop(K.lstm_forward_loop32 if dt == np.float32 else K.lstm_forward_loop64,
+                                        uw, HX, G, CT, TC):
+        return HT, CT
     if K is not None:  # compiled: the whole cell in one pass per step (ops/jit.py)
         step = K.lstm_step32 if dt == np.float32 else K.lstm_step64
         for t in range(T):
@@ -105,11 +128,15 @@ def backward(fn, dH_last, dH_seq, g_c, w, u, need_x, need_w, need_u, need_b):
     t2 = np.empty((n, N), dt)
     uq = fn.tuq  # (n, 4n): dh_{t-1} = U dz_t
     K = fn.tK
-    for t in range(T - 1 if K is not None else -1, -1, -1):  # compiled: one pass per step (ops/jit.py)
-        if dH_seq is not None:
-            dh += dH_seq[t].T
-        K.lstm_step_grad(G[t], TC[t], CT[t], dh, dc, dZ, t)
-        np.matmul(uq, dZ[:, t], out=dh)
+    if K is not None:  # compiled: the whole recurrence in one call, else one compiled pass per step (ops/jit.py)
+        dHs = np.empty((1, 1, 1), dt) if dH_seq is None else np.ascontiguousarray(dH_seq.transpose(0, 2, 1), dtype=dt)
+        loop = K.lstm_backward_loop32 if dt == np.float32 else K.lstm_backward_loop64
+        if not _compiled_loop(loop, G, TC, CT, uq, dh, dc, dZ, dz, dHs, dH_seq is not None):
+            for t in range(T - 1, -1, -1):
+                if dH_seq is not None:
+                    dh += dH_seq[t].T
+                K.lstm_step_grad(G[t], TC[t], CT[t], dh, dc, dZ, t, dz)
+                np.matmul(uq, dz, out=dh)
     for t in range(T - 1 if K is None else -1, -1, -1):
         if dH_seq is not None:
             dh += dH_seq[t].T
