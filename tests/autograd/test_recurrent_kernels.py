@@ -147,7 +147,7 @@ def test_lstm_partial_weight_gradients(need):
     np.testing.assert_allclose(part[4], full[4])
 
 
-def test_lstm_compiled_loops_match_the_per_step_path():
+def test_lstm_compiled_loops_match_the_per_step_path(monkeypatch):
     """The whole-sequence compiled loops (numba np.dot through SciPy's BLAS) and the per-step Python loop
     over the same compiled cells give the same values (float64), with and without a sequence gradient."""
     from types import SimpleNamespace
@@ -162,6 +162,7 @@ def test_lstm_compiled_loops_match_the_per_step_path():
     dh, dseq = rs.normal(size=(N, U)), rs.normal(size=(T, N, U))
     loops = (K.lstm_forward_loop64, K.lstm_backward_loop64)
     out = {}
+    monkeypatch.setattr(lstm_t, "USE_LOOPS", "always")  # not only inside batch chains
     for mode in (True, False):
         saved = [lstm_t._LOOPS.get(lp) for lp in loops]
         for lp in loops:
@@ -170,10 +171,10 @@ def test_lstm_compiled_loops_match_the_per_step_path():
             fn = SimpleNamespace()
             HT, CT = lstm_t.forward(fn, x, w, u, b, None, None)
             out[mode] = (HT.copy(), CT.copy()) + lstm_t.backward(fn, dh, dseq, None, w, u, True, True, True, True)
+            if mode:
+                assert all(lstm_t._LOOPS[lp] for lp in loops), "the compiled loops did not run"
         finally:
             for lp, s in zip(loops, saved):
                 lstm_t._LOOPS[lp] = s
-        if mode:
-            assert all(lstm_t._LOOPS[lp] for lp in loops), "the compiled loops did not run"
     for a, b_ in zip(out[True], out[False]):
         np.testing.assert_allclose(a, b_, rtol=1e-12, atol=1e-12)

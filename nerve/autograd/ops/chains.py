@@ -110,6 +110,11 @@ def _pool(k):
     return pool
 
 
+def in_chain():
+    """Whether this thread is running a chain's task now."""
+    return getattr(_local, "inside", False)
+
+
 def _inside(task):
     _local.inside = True
     try:
