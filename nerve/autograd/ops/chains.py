@@ -58,8 +58,7 @@ def _auto_count():
     kernels: chains of small NumPy calls hold the GIL too often to gain, measured on the GRU 0.87 -> 1.11)."""
     if os.environ.get("NERVE_CHAINS", "1") == "0" or jit.kernels() is None:
         return 0
-    blas = _blas()
-    return 0 if blas is None else min(lc.num_threads for lc in blas.lib_controllers)
+    return blas_threads() or 0
 
 
 @contextmanager
@@ -108,6 +107,12 @@ def _pool(k):
             if pool is None or pool._max_workers < k - 1:
                 pool = _state["pool"] = ThreadPoolExecutor(max_workers=k - 1, thread_name_prefix="nerve-chain")
     return pool
+
+
+def blas_threads():
+    """The BLAS libraries' smallest thread count now (None when threadpoolctl is missing)."""
+    blas = _blas()
+    return None if blas is None else min(lc.num_threads for lc in blas.lib_controllers)
 
 
 def in_chain():

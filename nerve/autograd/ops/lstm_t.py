@@ -20,16 +20,16 @@ from .workspace import scratch
 
 
 _LOOPS = {}  # compiled whole-sequence loop -> True (works) / False (cannot compile here: no SciPy)
-USE_LOOPS = "chains"  # "chains": only inside a batch chain (BLAS single-threaded there); "always"; "never"
+USE_LOOPS = "chains"  # "chains": inside a batch chain or with single-threaded BLAS; "always"; "never"
 
 
 def _compiled_loop(loop, *args):
     """Run a whole-sequence loop of ops/jit.py; False if it should not or cannot run here, and the caller runs
-    its per-step Python loop instead. Only inside batch chains by default: there they spare two threads ~110
-    GIL hand-offs per step, while outside, their np.dot (numba calls SciPy's own OpenBLAS) would meet NumPy's
-    OpenBLAS workers still spinning from the last multi-threaded GEMM (measured: an LSTM epoch 4x slower).
-    False too if numba cannot compile them (np.dot needs SciPy's BLAS)."""
-    if USE_LOOPS == "never" or (USE_LOOPS == "chains" and not chains.in_chain()):
+    its per-step Python loop instead. By default only inside batch chains (where they spare two threads ~110
+    GIL hand-offs per step) or with single-threaded BLAS: with multi-threaded BLAS their np.dot (numba calls
+    SciPy's own OpenBLAS) would meet NumPy's OpenBLAS workers still spinning from the last multi-threaded
+    GEMM (measured: an LSTM epoch 4x slower). False too if numba cannot compile them (no SciPy)."""
+    if USE_LOOPS == "never" or (USE_LOOPS == "chains" and not chains.in_chain() and chains.blas_threads() != 1):
         return False
     ok = _LOOPS.get(loop)
     if ok is None:
