@@ -365,10 +365,11 @@ class Trainer:
         self.reset_metrics()
         cbs.on_test_begin()
         logs = {}
-        for step, batch in iterator:
-            cbs.on_test_batch_begin(step)
-            logs = self.test_step(batch)
-            cbs.on_test_batch_end(step, logs)
+        with self._chain_scope():
+            for step, batch in iterator:
+                cbs.on_test_batch_begin(step)
+                logs = self.test_step(batch)
+                cbs.on_test_batch_end(step, logs)
         logs = pythonify_logs(self._get_metrics_result_or_logs(logs))
         cbs.on_test_end(logs)
         return logs if return_dict else self._flatten_metrics_in_order(logs)
@@ -382,11 +383,12 @@ class Trainer:
             callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1, steps=iterator.num_batches)
         cbs.on_predict_begin()
         outs = []
-        for step, batch in iterator:
-            cbs.on_predict_batch_begin(step)
-            out = _to_numpy_structure(self.predict_step(batch))
-            outs.append(out)
-            cbs.on_predict_batch_end(step, {"outputs": out})
+        with self._chain_scope():
+            for step, batch in iterator:
+                cbs.on_predict_batch_begin(step)
+                out = _to_numpy_structure(self.predict_step(batch))
+                outs.append(out)
+                cbs.on_predict_batch_end(step, {"outputs": out})
         cbs.on_predict_end()
         if not outs:
             raise ValueError("predict: the input produced no batches")
