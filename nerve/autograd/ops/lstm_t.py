@@ -292,10 +292,11 @@ def gru_backward(fn, dH_last, dH_seq, w, u, need_x, need_w, need_u, need_b):
 
 
 # ---------------------------------------------------------------- batch chains (ops/chains.py)
-def _chained(fn, n_rows, one, args_of):
-    """Run ``one(state, *args_of(lo, hi))`` for each batch chain (or once over the whole batch); returns the
-    per-chain results and keeps their states on ``fn`` for backward."""
-    parts = chains.plan(n_rows)
+def _chained(fn, xt, one, args_of):
+    """Run ``one(state, *args_of(lo, hi))`` for each batch chain of the time-major ``xt`` (or once over the
+    whole batch: also for non-NumPy arrays); returns the per-chain results and keeps their states on ``fn``."""
+    n_rows = xt.shape[1]
+    parts = chains.plan(n_rows) if type(xt) is np.ndarray else None
     if parts is None:
         fn.tparts = None
         return [one(fn, *args_of(0, n_rows))]
@@ -319,7 +320,7 @@ def _outputs(HTs, return_sequences):
 def lstm_forward(fn, xt, w, u, b, h0, c0, return_sequences):
     """forward() over batch chains; returns (output, h_T, c_T) batch-major."""
     stacked = stacked_weights(w, u, b)  # once for all chains
-    res = _chained(fn, xt.shape[1], forward,
+    res = _chained(fn, xt, forward,
                    lambda lo, hi: (_cut(xt, lo, hi, 1), w, u, b, _cut(h0, lo, hi), _cut(c0, lo, hi), stacked))
     seq, h_last = _outputs([r[0] for r in res], return_sequences)
     return seq, h_last, np.concatenate([CT[-1].T for _, CT in res], axis=0)
@@ -349,7 +350,7 @@ def lstm_backward(fn, dH_last, dH_seq, g_c, w, u, need_x, need_w, need_u, need_b
 
 def gru_run(fn, xt, w, u, b, h0, return_sequences):
     """gru_forward() over batch chains; returns (output, h_T) batch-major."""
-    res = _chained(fn, xt.shape[1], gru_forward,
+    res = _chained(fn, xt, gru_forward,
                    lambda lo, hi: (_cut(xt, lo, hi, 1), w, u, b, _cut(h0, lo, hi)))
     return _outputs(res, return_sequences)
 
