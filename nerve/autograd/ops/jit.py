@@ -314,9 +314,10 @@ def _build():
                 dhz[r_, k] = d * z
 
     @njit(**seq)
-    def lstm_step_grad(z, th, c_prev, dh, dc, dZ, t, dz):
-        """dc_t, and dz_t = (di, df, do, dg) pre-activation into dZ[:, t] and into the contiguous dz (4n, N)
-        (the next GEMM's operand); dc becomes dc_{t-1}."""
+    def lstm_step_grad(z, th, c_prev, dh, dc, dZ, t):
+        """dc_t, and dz_t = (di, df, do, dg) pre-activation into dZ[:, t]; dc becomes dc_{t-1}. (Writing a
+        contiguous copy of dz_t in the same loop, 8 output streams, stopped LLVM from vectorising it: +8% per
+        LSTM step; the loop below copies it in a pass of its own.)"""
         n, nb = dh.shape
         for r in range(n):
             for k in range(nb):
@@ -324,17 +325,19 @@ def _build():
                 tt = th[r, k]
                 hh = dh[r, k]
                 d = dc[r, k] + hh * o * (1 - tt * tt)
-                a, b_, c, e = d * g * i * (1 - i), d * c_prev[r, k] * f * (1 - f), hh * tt * o * (1 - o), \
-                    d * i * (1 - g * g)
-                dZ[r, t, k] = a
-                dZ[n + r, t, k] = b_
-                dZ[2 * n + r, t, k] = c
-                dZ[3 * n + r, t, k] = e
-                dz[r, k] = a
-                dz[n + r, k] = b_
-                dz[2 * n + r, k] = c
-                dz[3 * n + r, k] = e
+                dZ[r, t, k] = d * g * i * (1 - i)
+                dZ[n + r, t, k] = d * c_prev[r, k] * f * (1 - f)
+                dZ[2 * n + r, t, k] = hh * tt * o * (1 - o)
+                dZ[3 * n + r, t, k] = d * i * (1 - g * g)
                 dc[r, k] = d * f
+
+    @njit(**seq)
+    def copy_step(dZ, t, dz):
+        """dz = dZ[:, t] (contiguous: numba's np.dot needs it), one row at a time."""
+        for r in range(dz.shape[0]):
+            src, dst = dZ[r, t], dz[r]
+            for k in range(dst.size):
+                dst[k] = src[k]
 
     def make_lstm_loops(lstm_step):
         """Whole forward / backward recurrences in one call (no GIL and no Python per step: with batch chains,
@@ -353,7 +356,8 @@ def _build():
             for t in range(G.shape[0] - 1, -1, -1):
                 if has_seq:
                     dh += dHs[t]
-                lstm_step_grad(G[t], TC[t], CT[t], dh, dc, dZ, t, dz)
+                lstm_step_grad(G[t], TC[t], CT[t], dh, dc, dZ, t)
+                copy_step(dZ, t, dz)
                 np.dot(uq, dz, dh)
         return lstm_forward_loop, lstm_backward_loop
 

@@ -141,8 +141,8 @@ def backward(fn, dH_last, dH_seq, g_c, w, u, need_x, need_w, need_u, need_b):
             for t in range(T - 1, -1, -1):
                 if dH_seq is not None:
                     dh += dH_seq[t].T
-                K.lstm_step_grad(G[t], TC[t], CT[t], dh, dc, dZ, t, dz)
-                np.matmul(uq, dz, out=dh)
+                K.lstm_step_grad(G[t], TC[t], CT[t], dh, dc, dZ, t)
+                np.matmul(uq, dZ[:, t], out=dh)
     for t in range(T - 1 if K is None else -1, -1, -1):
         if dH_seq is not None:
             dh += dH_seq[t].T
