@@ -1,11 +1,14 @@
-"""Batch chains: run a recurrence as independent chains over slices of the batch, one per core.
+"""Batch chains: run batch-parallel ops (convolution, max pooling, LSTM/GRU recurrences) as independent
+chains over slices of the batch, one per core.
 
-Why: the LSTM/GRU step is a small GEMM (h U, 4n x n x N) followed by an elementwise cell, T times in a row.
-With the batch on one chain, OpenBLAS splits each small GEMM over both cores (at ~60-70% of its peak, with a
-synchronisation per call) and the cell runs on one core while the other waits. Batch rows never interact in
-a recurrence, so slices of the batch can run start to end on their own core, each with single-threaded BLAS
-and the compiled cell (both release the GIL): measured on the 2-core bench machine, one LSTM(128) forward +
-backward over 28 steps went 11.2 -> 8.8 ms. The weight gradients are summed over the chains at the end.
+Why: these ops are small GEMMs between memory-bound passes (im2col, pooling, the recurrent cell). With the
+whole batch in one call, OpenBLAS splits each small GEMM over both cores (at ~60-75% of its peak, with a
+synchronisation per call) and the compiled passes between them gain little from a second thread. Batch rows
+never interact inside these ops, so slices of the batch can run start to end on their own core, each with
+single-threaded BLAS and the serial compiled kernels (both release the GIL): measured on the 2-core bench
+machine, an LSTM(128) forward + backward over 28 steps went 11.2 -> 8.8 ms, the CNN's conv-pool stack 20.6 ->
+15.8 ms. Weight gradients are summed over the chains in chain order. ``scope()`` keeps BLAS single-threaded
+for a whole training step (trainer.py), so that no multi-threaded GEMM leaves spinning workers behind.
 
 Needs threadpoolctl (to run BLAS single-threaded inside the region) and the compiled kernels (ops/jit.py);
 the `fast` extra installs both. Off without them, when BLAS has one thread, for small batches, with
