@@ -18,6 +18,8 @@ ops/lstm_t.py and optimizers/adam.py keep as the reference path:
                     flat float arrays, the same float operations in the same order as optimizers/adam.py
     lstm_step{32,64}, lstm_step_grad, gru_step{32,64}, gru_step_grad   one recurrent cell step forward / backward
                     (lstm_t.py); float32 uses the rational tanh of TensorFlow/XLA (a few ulp), float64 math.tanh
+    lstm_{forward,backward}_loop{32,64}   a whole LSTM recurrence per call (GEMMs by np.dot: SciPy's BLAS)
+    serial.*        the row-parallel kernels above compiled without prange, for batch chains (ops/chains.py)
 
 Column sums are taken over a fixed number of row chunks and then added in chunk order, so the result
 does not depend on the thread count (runs stay bit-reproducible).
