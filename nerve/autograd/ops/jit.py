@@ -15,7 +15,8 @@ ops/lstm_t.py and optimizers/adam.py keep as the reference path:
                     conv + ReLU whose only consumer is this pooling, the convolution's ReLU mask and bias sum
                     come out of the pooling's backward pass (conv.py ``premasked``)
     adam            m += (g - m)(1 - b1); v += (g^2 - v)(1 - b2); w -= m / (sqrt(v) + eps) alpha, one pass over
-                    flat float arrays, the same float operations in the same order as optimizers/adam.py
+                    flat float arrays, the same float operations in the same order as optimizers/adam.py; moments
+                    below the smallest normal number are stored as 0 every step (the NumPy path: every 8th)
     lstm_step{32,64}, lstm_step_grad, gru_step{32,64}, gru_step_grad   one recurrent cell step forward / backward
                     (lstm_t.py); float32 uses the rational tanh of TensorFlow/XLA (a few ulp), float64 math.tanh
     lstm_{forward,backward}_loop{32,64}   a whole LSTM recurrence per call (GEMMs by np.dot: SciPy's BLAS)
