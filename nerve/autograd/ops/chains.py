@@ -143,6 +143,11 @@ def run(tasks):
         return [first] + [f.result() for f in futures]
 
 
+def total(parts):
+    """The sum of the chains' partial arrays (weight gradients), added in chain order (no copy for one)."""
+    return parts[0] if len(parts) == 1 else sum(parts[1:], parts[0].copy())
+
+
 def each(n_rows, task):
     """``task(lo, hi, serial)`` for each batch chain, concurrently, or ``task(0, n_rows, False)`` once; the
     list of its results in chain order. ``serial`` is True inside concurrent chains: the task must then use

@@ -187,8 +187,7 @@ class Conv2DFn(Function):
         if need_b:  # column sums of fixed row chunks, added in order: the same for any thread count
             gb = pre[1].sum(axis=0) if premasked else np.concatenate([r[1] for r in res]).sum(axis=0)
         if self.needs[1]:
-            gws = [r[0] for r in res]
-            gw = (gws[0] if len(gws) == 1 else sum(gws[1:], gws[0].copy())).reshape(self.w.shape)
+            gw = chains.total([r[0] for r in res]).reshape(self.w.shape)
         if self.needs[0]:
             gx = dxp[:, ph[0]: pshape[1] - ph[1], pw[0]: pshape[2] - pw[1], :]
         return gx, gw, gb

@@ -326,26 +326,29 @@ def lstm_forward(fn, xt, w, u, b, h0, c0, return_sequences):
     return seq, h_last, np.concatenate([CT[-1].T for _, CT in res], axis=0)
 
 
-def _sum_grads(res, n_grads):
-    """Chains' results (g_1, ..., g_k, rows...): weight gradients summed, batch-row gradients concatenated."""
+def _chained_grad(fn, one, rows, rest):
+    """``one(state, *rows, *rest)`` over the chains of ``fn``'s forward (or once over the whole batch), with each
+    chain's slice of the batch-row arrays ``rows`` ((array or None, batch axis) pairs). Results as from ``one``:
+    the weight gradients (entries 1-3) summed in chain order, gx (T, Nk, D) joined on axis 1, dh/dc on axis 0."""
+    if fn.tparts is None:
+        return one(fn, *(a for a, _ in rows), *rest)
+    res = chains.run([partial(one, st, *(_cut(a, lo, hi, ax) for a, ax in rows), *rest)
+                      for (lo, hi), st in fn.tparts])
     out = []
     for j, parts in enumerate(zip(*res)):
         if parts[0] is None:
             out.append(None)
-        elif j in n_grads:
-            out.append(parts[0] if len(parts) == 1 else sum(parts[1:], parts[0].copy()))
-        else:  # gx (T, Nk, D) on axis 1, dh/dc (Nk, n) on axis 0
-            out.append(parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1 if j == 0 else 0))
-    return out
+        elif j in (1, 2, 3):
+            out.append(chains.total(parts))
+        else:
+            out.append(np.concatenate(parts, axis=1 if j == 0 else 0))
+    return tuple(out)
 
 
 def lstm_backward(fn, dH_last, dH_seq, g_c, w, u, need_x, need_w, need_u, need_b):
     """backward() over the chains of lstm_forward; the same results."""
-    if fn.tparts is None:
-        return backward(fn, dH_last, dH_seq, g_c, w, u, need_x, need_w, need_u, need_b)
-    res = chains.run([partial(backward, st, _cut(dH_last, lo, hi), _cut(dH_seq, lo, hi, 1), _cut(g_c, lo, hi),
-                              w, u, need_x, need_w, need_u, need_b) for (lo, hi), st in fn.tparts])
-    return tuple(_sum_grads(res, (1, 2, 3)))
+    return _chained_grad(fn, backward, ((dH_last, 0), (dH_seq, 1), (g_c, 0)),
+                         (w, u, need_x, need_w, need_u, need_b))
 
 
 def gru_run(fn, xt, w, u, b, h0, return_sequences):
@@ -357,8 +360,4 @@ def gru_run(fn, xt, w, u, b, h0, return_sequences):
 
 def gru_grad(fn, dH_last, dH_seq, w, u, need_x, need_w, need_u, need_b):
     """gru_backward() over the chains of gru_run; the same results."""
-    if fn.tparts is None:
-        return gru_backward(fn, dH_last, dH_seq, w, u, need_x, need_w, need_u, need_b)
-    res = chains.run([partial(gru_backward, st, _cut(dH_last, lo, hi), _cut(dH_seq, lo, hi, 1), w, u, need_x,
-                              need_w, need_u, need_b) for (lo, hi), st in fn.tparts])
-    return tuple(_sum_grads(res, (1, 2, 3)))
+    return _chained_grad(fn, gru_backward, ((dH_last, 0), (dH_seq, 1)), (w, u, need_x, need_w, need_u, need_b))
