@@ -282,6 +282,12 @@ class Mean(Metric):
         self.count = self.add_variable((), name="count")
 
     def update_state(self, values, sample_weight=None):
+        if type(values) is float and (sample_weight is None or type(sample_weight) in (int, float)):
+            # one Python number (fit's loss tracker, each step): the general path below, without its arrays
+            w = 1.0 if sample_weight is None else float(sample_weight)
+            self.total.data += np.float64(values * w)
+            self.count.data += np.float64(w)
+            return
         values, sample_weight = reduce_to_samplewise_values(values, sample_weight, np.mean, self)
         self.total.data += values.sum()
         if sample_weight is not None:
@@ -290,7 +296,10 @@ class Mean(Metric):
             self.count.data += values.shape[0] if values.ndim >= 1 else 1
 
     def result(self):
-        return float(divide_no_nan(self.total.data, self.count.data))
+        count = self.count.data
+        if count.ndim == 0:  # total / count, 0 when count is 0 (divide_no_nan, for scalars)
+            return float(self.total.data) / float(count) if count != 0 else 0.0
+        return float(divide_no_nan(self.total.data, count))
 
 
 def _fn_config(fn):

@@ -14,6 +14,9 @@ def pythonify_logs(logs):
     """Keras' pythonify_logs: scalar values become Python floats; keys sorted (Keras 3 log order)."""
     out = {}
     for k, v in sorted((logs or {}).items()):
+        if type(v) is float:
+            out[k] = v
+            continue
         if isinstance(v, dict):
             out.update(pythonify_logs(v))
             continue
