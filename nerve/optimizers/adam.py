@@ -35,20 +35,16 @@ _TINY = {np.dtype(np.float32): np.float32(np.finfo(np.float32).tiny),
          np.dtype(np.float64): np.float64(np.finfo(np.float64).tiny)}
 
 
-def _fused_adam(w, g, m, v, b1, b2, alpha, eps):
-    """The update below in one compiled pass (ops/jit.py) when the arrays allow it; False otherwise."""
-    tiny = _TINY.get(w.dtype)
-    if (tiny is None or not type(w) is type(g) is type(m) is type(v) is np.ndarray
-            or not w.dtype == g.dtype == m.dtype == v.dtype
+def _fused_adam(K, w, g, m, v, consts):
+    """The update below in one compiled pass (ops/jit.py) when the arrays allow it; False otherwise.
+    ``consts`` is (1 - β₁, 1 - β₂, α_t, ε, tiny) in the arrays' dtype (float32 math as in the NumPy path)."""
+    if (K is None or not type(w) is type(g) is type(m) is type(v) is np.ndarray
+            or not w.dtype == g.dtype == m.dtype == v.dtype == consts[0].dtype
             or not (w.flags.c_contiguous and m.flags.c_contiguous and v.flags.c_contiguous)):
-        return False
-    K = jit.kernels()
-    if K is None:
         return False
     if not g.flags.c_contiguous:  # a transposed gradient: one copy beats eight strided NumPy passes
         g = np.ascontiguousarray(g)
-    t = w.dtype.type  # scalars in the arrays' dtype: float32 math as in the NumPy path
-    K.adam(w.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), t(1 - b1), t(1 - b2), t(alpha), t(eps), tiny)
+    K.adam(w.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), *consts)
     return True
 
 
@@ -70,14 +66,43 @@ class Adam(Optimizer):
         self._velocities = self.add_optimizer_variables(variables, "velocity")
         self._velocity_hats = self.add_optimizer_variables(variables, "velocity_hat") if self.amsgrad else []
 
+    def _alpha(self, learning_rate):
+        b1, b2, t = self.beta_1, self.beta_2, self.iterations + 1
+        return learning_rate * math.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+
+    def _kernel_constants(self, dtype, alpha):
+        """(1 − β₁, 1 − β₂, α_t, ε, tiny) in ``dtype`` for the compiled update, or None (not a float dtype)."""
+        tiny = _TINY.get(dtype)
+        if tiny is None:
+            return None
+        t = dtype.type
+        return t(1 - self.beta_1), t(1 - self.beta_2), t(alpha), t(self.epsilon), tiny
+
+    def _update_steps(self, grads, variables, learning_rate):
+        if type(self).update_step is not Adam.update_step:  # a subclass' own update_step: call it per variable
+            return super()._update_steps(grads, variables, learning_rate)
+        alpha = self._alpha(learning_rate)  # once per update, not per variable
+        K = None if self.amsgrad else jit.kernels()
+        consts = {}
+        for g, variable in zip(grads, variables):
+            i = self._index[id(variable)]
+            w = variable.data
+            c = consts.get(w.dtype) or consts.setdefault(w.dtype, self._kernel_constants(w.dtype, alpha))
+            if c is None or not _fused_adam(K, w, g, self._momentums[i], self._velocities[i], c):
+                self._numpy_step(i, w, g, alpha)
+
     def update_step(self, gradient, variable, learning_rate):
         i = self._get_variable_index(variable)
-        w, g, b1, b2 = variable.data, gradient, self.beta_1, self.beta_2
-        t = self.iterations + 1
-        alpha = learning_rate * math.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+        alpha = self._alpha(learning_rate)
+        w = variable.data
+        c = self._kernel_constants(w.dtype, alpha)
+        K = None if self.amsgrad else jit.kernels()
+        if c is None or not _fused_adam(K, w, gradient, self._momentums[i], self._velocities[i], c):
+            self._numpy_step(i, w, gradient, alpha)
+
+    def _numpy_step(self, i, w, g, alpha):
+        b1, b2 = self.beta_1, self.beta_2
         m, v = self._momentums[i], self._velocities[i]
-        if not self.amsgrad and _fused_adam(w, g, m, v, b1, b2, alpha, self.epsilon):
-            return
         self._numpy_updates = True  # the base class' periodic subnormal flush is needed (see _flush_subnormals)
         buf = self._scratch(w)
         update_moments(g, m, v, b1, b2, buf)

@@ -211,28 +211,31 @@ class Optimizer:
             self.build(trainable_variables)
         if self._pending_state is not None:
             self._finish_build()
-        for v in trainable_variables:
-            if id(v) not in self._index:
+        index, missing = self._index, []
+        grads_in, grads, variables = grads, [], []
+        for g, v in zip(grads_in, trainable_variables):  # one pass: known variable, gradient shape and dtype
+            if id(v) not in index:
                 raise ValueError(f"{owner}: unknown variable {v!r}; this optimizer can only update the variables "
                                  f"it was built with. Create a new optimizer for a new set of variables")
-        pairs = [(g, v) for g, v in zip(grads, trainable_variables) if g is not None]
-        if not pairs:
-            raise ValueError(f"{owner}: no gradients provided for any variable")
-        if len(pairs) < len(grads):
-            missing = [v.name for g, v in zip(grads, trainable_variables) if g is None]
-            warnings.warn(f"{owner}: gradients do not exist for variables {missing} when minimizing the loss")
-        grads, variables = [], []
-        for g, v in pairs:
-            g = _array(g)
-            if not backend.is_array(g):
-                g = np.asarray(g, dtype=v.data.dtype)
-            if g.shape != v.data.shape:
+            if g is None:
+                missing.append(v.name)
+                continue
+            d = v.data
+            if type(g) is not type(d):
+                g = _array(g)
+                if not backend.is_array(g):
+                    g = np.asarray(g, dtype=d.dtype)
+            if g.shape != d.shape:
                 raise ValueError(f"{owner}: gradient for variable {v.path!r} has shape {tuple(g.shape)}, "
-                                 f"expected {tuple(v.data.shape)}")
-            if g.dtype != v.data.dtype:
-                g = g.astype(v.data.dtype)
+                                 f"expected {tuple(d.shape)}")
+            if g.dtype != d.dtype:
+                g = g.astype(d.dtype)
             grads.append(g)
             variables.append(v)
+        if not grads:
+            raise ValueError(f"{owner}: no gradients provided for any variable")
+        if missing:
+            warnings.warn(f"{owner}: gradients do not exist for variables {missing} when minimizing the loss")
         if self.loss_scale_factor is not None:
             grads = [g / self.loss_scale_factor for g in grads]
         if self.gradient_accumulation_steps:
