@@ -18,6 +18,7 @@ from .node import KerasTensor, Node, flatten, is_symbolic
 
 _NAME_COUNTS = {}
 _CALL_DEPTH = [0]
+_FLOAT_DTYPES = {n: np.dtype(n) for n in ("float16", "float32", "float64")}
 
 
 def to_snake_case(name):
@@ -343,7 +344,45 @@ class Layer:
                     raise ValueError(f"{type(self).__name__} '{self.name}': expected {where}, got input of "
                                      f"shape {_fmt(shape)}")
 
+    @classmethod
+    def _plain_class(cls):
+        """Whether ``call`` takes no mask (nor **kwargs) and the class keeps Layer's compute_mask."""
+        if cls.__dict__.get("_plain") is None:
+            names, has_var_kw = cls._call_params()
+            cls._plain = "mask" not in names and not has_var_kw and cls.compute_mask is Layer.compute_mask
+        return cls._plain
+
+    def _fast_call(self, x, kwargs):
+        """__call__ inside a model's call for a built plain layer and one Tensor: the same steps, fewer checks.
+        Returns NotImplemented when the general path is needed (a mask, an activity regulariser, a dtype to
+        cast). The input shape is checked against input_spec once per shape."""
+        if self.activity_regularizer is not None or not self._plain_class() or \
+                (self.supports_masking and getattr(x, "_keras_mask", None) is not None):
+            return NotImplemented
+        d = x.data
+        if d.dtype.kind == "f" and self.autocast and d.dtype != _FLOAT_DTYPES.get(self.dtype):
+            return NotImplemented
+        key = (d.shape, d.dtype, id(self.input_spec))
+        if self.__dict__.get("_spec_ok") != key:  # input_spec is checked once per input shape and dtype
+            self._check_input_spec(x)
+            self.__dict__["_spec_ok"] = key
+        if "training" in self._call_args[0]:
+            training = kwargs.get("training")
+            out = self.call(x, training=backend.config.training if training is None else training)
+        else:
+            out = self.call(x)
+        return out
+
     def __call__(self, *args, **kwargs):
+        if _CALL_DEPTH[0] and len(args) == 1 and type(args[0]) is Tensor and self.built and \
+                (not kwargs or (len(kwargs) == 1 and "training" in kwargs)):
+            _CALL_DEPTH[0] += 1
+            try:
+                out = self._fast_call(args[0], kwargs)
+            finally:
+                _CALL_DEPTH[0] -= 1
+            if out is not NotImplemented:
+                return out
         if args:
             inputs, args = args[0], args[1:]
         elif "inputs" in kwargs:
