@@ -247,7 +247,8 @@ def tensor(data, requires_grad=False, dtype=None):
 
 def run_backward(root, grad, retain_graph=False):
     """Reverse topological walk over the Functions reachable from ``root``."""
-    # iterative DFS post-order over Function nodes (no recursion limit for long unrolled RNNs)
+    # iterative DFS post-order over Function nodes (no recursion limit for long unrolled RNNs); Function
+    # objects hash by identity, so they key the sets and dicts directly
     order, seen = [], set()
     stack = [(root._ctx, False)]
     while stack:
@@ -255,46 +256,53 @@ def run_backward(root, grad, retain_graph=False):
         if done:
             order.append(fn)
             continue
-        if id(fn) in seen:
+        if fn in seen:
             continue
         if fn.freed:
             raise RuntimeError(f"backward: the graph through op '{type(fn).__name__}' was already freed by an "
                                f"earlier backward; pass retain_graph=True to the first call to backward twice")
-        seen.add(id(fn))
+        seen.add(fn)
         stack.append((fn, True))
         for t, need in zip(fn.inputs, fn.needs):
-            if need and t._ctx is not None and id(t._ctx) not in seen:
+            if need and t._ctx is not None and t._ctx not in seen:
                 stack.append((t._ctx, False))
-    grads = {id(root._ctx): {root._oi: grad}}
+    grads = {root._ctx: {root._oi: grad}}
     retained = {}
     handed = set()  # ids of the arrays owning memory already given to a leaf's .grad
     if root._retain:
         retained[id(root)] = (root, grad)
     for fn in reversed(order):
-        gouts = grads.pop(id(fn), None)
+        gouts = grads.pop(fn, None)
         if gouts is None:
             continue
-        if len(getattr(fn, "out_meta", ())) > 1:
+        meta = fn.__dict__.get("out_meta")
+        if meta is not None and len(meta) > 1:
             xp = backend.get_array_module(next(iter(gouts.values())))
-            g = tuple(gouts[i] if i in gouts else xp.zeros(s, d) for i, (s, d) in enumerate(fn.out_meta))
+            g = tuple(gouts[i] if i in gouts else xp.zeros(s, d) for i, (s, d) in enumerate(meta))
             in_grads = fn.backward(*g)
         else:
             in_grads = fn.backward(gouts[0])
-        if not isinstance(in_grads, tuple):
+        if type(in_grads) is not tuple:
             in_grads = (in_grads,)
         for t, need, g in zip(fn.inputs, fn.needs, in_grads):
             if not need or g is None:
                 continue
-            if t._ctx is None:
+            ctx = t._ctx
+            if ctx is None:
                 if t.grad is None:  # one gradient array (e.g. of an add) must not become two leaves' .grad
                     owner = g if g.base is None else g.base
                     if id(owner) in handed:
                         g = g.copy()
                     else:
                         handed.add(id(owner))
+                    if g.dtype == t.data.dtype:  # _accumulate's common case
+                        t.grad = Tensor._make(g, None, 0)
+                        continue
                 t._accumulate(g)
             else:
-                slot = grads.setdefault(id(t._ctx), {})
+                slot = grads.get(ctx)
+                if slot is None:
+                    slot = grads[ctx] = {}
                 prev = slot.get(t._oi)
                 slot[t._oi] = g if prev is None else prev + g
                 if t._retain:

@@ -1,4 +1,6 @@
 """Reductions. The adjoint of a reduction broadcasts the output gradient back over the reduced axes."""
+import math
+
 import numpy as np
 
 from ..function import Function
@@ -48,7 +50,11 @@ class Sum(Function):
 
     def backward(self, g):
         xp_g = _expand(g, self.axes, self.keepdims)
-        return np.broadcast_to(xp_g, self.shape).copy() if xp_g.shape != self.shape else xp_g
+        if xp_g.shape == self.shape:
+            return xp_g
+        out = np.empty_like(xp_g, shape=self.shape)  # NumPy or CuPy (__array_function__)
+        out[...] = xp_g  # broadcast into a fresh writable array
+        return out
 
 
 class Mean(Sum):
@@ -56,7 +62,7 @@ class Mean(Sum):
 
     def forward(self, x, axis=None, keepdims=False):
         out = super().forward(x, axis, keepdims)
-        self.n = max(1, int(np.prod([x.shape[a] for a in self.axes])))
+        self.n = max(1, math.prod([x.shape[a] for a in self.axes]))
         return out / self.n if out.dtype.kind in "fc" else out / self.n
 
     def backward(self, g):
@@ -91,7 +97,7 @@ class Var(Function):
 
     def forward(self, x, axis=None, keepdims=False, ddof=0):
         self.axes, self.keepdims = norm_axis(axis, x.ndim, "var"), keepdims
-        self.n = max(1, int(np.prod([x.shape[a] for a in self.axes])))
+        self.n = max(1, math.prod([x.shape[a] for a in self.axes]))
         self.d = x - x.mean(axis=self.axes, keepdims=True)
         self.denom = self.n - ddof
         return (self.d * self.d).sum(axis=self.axes, keepdims=keepdims) / self.denom
