@@ -8,7 +8,7 @@ from .autograd.tensor import Tensor, _as_array
 class Variable(Tensor):
     """A leaf tensor that layers and optimizers own. ``trainable`` decides whether it gets gradients."""
 
-    __slots__ = ("trainable", "path", "constraint", "regularizer", "aggregation")
+    __slots__ = ("_trainable", "path", "constraint", "regularizer", "aggregation")
 
     def __init__(self, initializer, shape=None, dtype=None, trainable=True, name=None, constraint=None,
                  regularizer=None):
@@ -53,7 +53,11 @@ class Variable(Tensor):
     def __repr__(self):
         return f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype}>"
 
-    def __setattr__(self, k, v):
-        if k == "trainable" and hasattr(self, "data"):
-            object.__setattr__(self, "requires_grad", bool(v) and self.data.dtype.kind == "f")
-        object.__setattr__(self, k, v)
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, v):  # a property, not __setattr__: .grad is set on every variable every step
+        self._trainable = v
+        self.requires_grad = bool(v) and self.data.dtype.kind == "f"
