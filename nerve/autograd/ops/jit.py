@@ -17,6 +17,9 @@ ops/lstm_t.py and optimizers/adam.py keep as the reference path:
     adam            m += (g - m)(1 - b1); v += (g^2 - v)(1 - b2); w -= m / (sqrt(v) + eps) alpha, one pass over
                     flat float arrays, the same float operations in the same order as optimizers/adam.py; moments
                     below the smallest normal number are stored as 0 every step (the NumPy path: every 8th)
+    softmax_xent_{shift,norm,grad}  sparse softmax cross-entropy by rows: z = x - max, the label's z; (NumPy's
+                    vectorised exp between them); sum, log sum - z_label, p /= sum; gradient (p - onehot) g. The
+                    row sums are sequential (NumPy's differ by an ulp)
     lstm_step{32,64}, lstm_step_grad, gru_step{32,64}, gru_step_grad   one recurrent cell step forward / backward
                     (lstm_t.py); float32 uses the rational tanh of TensorFlow/XLA (a few ulp), float64 math.tanh
     lstm_{forward,backward}_loop{32,64}   a whole LSTM recurrence per call (GEMMs by np.dot: SciPy's BLAS)
@@ -216,6 +219,45 @@ def _build():
             v[k] = vk
             w[k] -= mk / (np.sqrt(vk) + eps) * alpha
 
+    @njit(**seq)
+    def softmax_xent_shift(x, labels, z, picked):
+        # per row r: z[r] = x[r] - max_k x[r, k]; picked[r] = z[r, label]  (then NumPy: p = exp(z), vectorised)
+        n, c = x.shape
+        for r in range(n):
+            lab = labels[r]
+            if lab < 0 or lab >= c:
+                raise IndexError("softmax_xent: label out of range")
+            m = x[r, 0]
+            for k in range(1, c):
+                v = x[r, k]
+                if v > m or v != v:  # NaN propagates, as in np.max
+                    m = v
+            for k in range(c):
+                z[r, k] = x[r, k] - m
+            picked[r] = z[r, lab]
+
+    @njit(**seq)
+    def softmax_xent_norm(p, picked, loss):
+        # per row r: s = sum_k p[r, k]; loss[r] = log s - picked[r]; p[r] /= s  (the softmax, kept for backward)
+        n, c = p.shape
+        for r in range(n):
+            s = p[r, 0]
+            for k in range(1, c):
+                s += p[r, k]
+            loss[r] = np.log(s) - picked[r]
+            for k in range(c):
+                p[r, k] = p[r, k] / s
+
+    @njit(**seq)
+    def softmax_xent_grad(p, labels, g, gx):
+        # gx = (p - onehot(label)) g, written as the NumPy path computes it: p g, then + (-g) at the label
+        n, c = p.shape
+        for r in range(n):
+            gr = g[r]
+            for k in range(c):
+                gx[r, k] = p[r, k] * gr
+            gx[r, labels[r]] += -gr
+
     @njit(inline="always", fastmath=True, **seq)
     def tanh32(x):
         """float32 tanh: the rational approximation TensorFlow/XLA/Eigen use (|error| <= 3e-7, a few ulp;
@@ -370,7 +412,8 @@ def _build():
     from .malloc import keep_freed_memory
     keep_freed_memory()
     ns = types.SimpleNamespace(
-        **vars(rows), serial=rows_serial, adam=adam, lstm_step32=lstm_step32,
+        **vars(rows), serial=rows_serial, adam=adam, softmax_xent_shift=softmax_xent_shift,
+        softmax_xent_norm=softmax_xent_norm, softmax_xent_grad=softmax_xent_grad, lstm_step32=lstm_step32,
         lstm_step64=lstm_step64, lstm_step_grad=lstm_step_grad, lstm_forward_loop32=lstm_forward_loop32,
         lstm_backward_loop32=lstm_backward_loop32, lstm_forward_loop64=lstm_forward_loop64,
         lstm_backward_loop64=lstm_backward_loop64, gru_step32=gru_step32, gru_step64=gru_step64,

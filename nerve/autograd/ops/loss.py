@@ -14,8 +14,11 @@ Targets are constants in practice, but their gradient is also given (needed when
   binary cross-entropy from probabilities p (clipped to [eps, 1 - eps]):
       l = -(z log c + (1 - z) log(1 - c)) ;  dl/dp = (c - z) / (c (1 - c)) on the unclipped entries
 """
+import numpy as np
+
 from ... import backend
 from ..function import Function
+from . import jit
 from .activation import _sigmoid
 
 
@@ -53,13 +56,26 @@ class SoftmaxCrossEntropy(Function):
     name = "softmax_cross_entropy"
 
     def forward(self, x, y, axis=-1, sparse=False):
-        xp = _xp(x)
         axis = axis % x.ndim
+        self.axis, self.sparse, self.kernels = axis, sparse, None
+        if sparse and axis == x.ndim - 1 and type(x) is np.ndarray and x.dtype.char in "fd" and \
+                type(y) is np.ndarray and y.dtype == np.int64:
+            K = jit.kernels()
+            if K is not None:  # compiled row passes (ops/jit.py)
+                x2 = np.ascontiguousarray(x).reshape(-1, x.shape[-1])
+                p, loss = np.empty_like(x2), np.empty(x2.shape[0], x.dtype)
+                K.softmax_xent_shift(x2, y.reshape(-1), p, loss)  # p = x - max; loss = the label's entry
+                np.exp(p, out=p)
+                K.softmax_xent_norm(p, loss, loss)  # loss = log sum - picked; p = softmax
+                self.y, self.kernels = y, K
+                if _needs(self, 0):
+                    self.p = p.reshape(x.shape)
+                return loss.reshape(y.shape)
+        xp = _xp(x)
         z = x - x.max(axis=axis, keepdims=True)
         e = xp.exp(z)
         s = e.sum(axis=axis, keepdims=True)
         log_s = xp.log(s)
-        self.axis, self.sparse = axis, sparse
         if sparse:
             picked = _pick(z, y, axis)
             loss = log_s.squeeze(axis) - picked  # -log p_label = log sum e^z - z_label
@@ -76,9 +92,14 @@ class SoftmaxCrossEntropy(Function):
         return loss
 
     def backward(self, g):
+        gx = gy = None
+        if self.kernels is not None and _needs(self, 0) and type(g) is np.ndarray and g.dtype == self.p.dtype:
+            p = self.p.reshape(-1, self.p.shape[-1])  # the compiled pass over (rows, classes)
+            gx = np.empty_like(p)
+            self.kernels.softmax_xent_grad(p, self.y.reshape(-1), np.ascontiguousarray(g).reshape(-1), gx)
+            return gx.reshape(self.p.shape), None
         xp = _xp(g)
         ge = xp.expand_dims(g, self.axis)
-        gx = gy = None
         if _needs(self, 0):
             p = self.p
             if self.sparse:  # (p - onehot(label)) g, without touching the saved p
