@@ -235,7 +235,8 @@ class Layer:
 
     def _clear_losses(self):
         for layer in self._flatten_layers():
-            layer._losses = []
+            if layer.__dict__.get("_losses"):  # only non-empty lists (runs at every outer call)
+                layer._losses = []
 
     # ------------------------------------------------------------------ lifecycle
     def build(self, input_shape):

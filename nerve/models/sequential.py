@@ -94,12 +94,13 @@ class Sequential(Model):
 
     # ------------------------------------------------------------------ calling: loop over the layers
     def call(self, inputs, training=None, mask=None):
-        if not self.layers:
+        layers = self._layers
+        if not layers or (len(layers) == 1 and isinstance(layers[0], InputLayer)):
             raise ValueError(f"Sequential '{self.name}': the model has no layers; add layers before calling it")
         x = inputs
         if self._functional is not None:  # as Keras 3: the rank and dtype of the declared Input
             x = cast_to_input_dtype(self._adjust_rank(x), self._functional._inputs[0].dtype)
-        for layer in self._layers:
+        for layer in layers:
             if isinstance(layer, InputLayer):
                 continue
             x = layer(x, training=training) if training is not None else layer(x)
