@@ -443,3 +443,29 @@ def test_tiny_training_learns(loss, kind):
             t.data -= 0.5 * t.grad.data
     acc = ((x @ w.data + b.data).argmax(-1) == lab).mean()
     assert out.item() < 0.5 * first and acc > 0.95
+
+
+@pytest.mark.parametrize("shape", [(7, 5), (3, 4, 6)])
+@pytest.mark.parametrize("jit_on", [True, False])
+def test_sparse_ce_fused_mean_equals_per_sample_then_mean(shape, jit_on):
+    """SparseCategoricalCrossentropy(from_logits=True) computes the per-sample losses and their mean in one
+    node; values and gradients equal the unfused path (per-sample function, then ops.mean)."""
+    from nerve.autograd.ops import jit
+    old = jit.set_enabled(jit_on)
+    try:
+        r = np.random.default_rng(5)
+        x = r.standard_normal(shape).astype("float32")
+        y = r.integers(0, shape[-1], shape[:-1])
+        a, b = nerve.tensor(x, requires_grad=True), nerve.tensor(x, requires_grad=True)
+        fused = losses.SparseCategoricalCrossentropy(from_logits=True)(y, a)
+        plain = nerve.ops.mean(losses.sparse_categorical_crossentropy(y, b, from_logits=True))
+        fused.backward()
+        plain.backward()
+        assert fused._ctx is not None and type(fused._ctx).__name__ == "SoftmaxCrossEntropy"  # one node
+        np.testing.assert_array_equal(fused.numpy(), plain.numpy())
+        np.testing.assert_array_equal(a.grad.numpy(), b.grad.numpy())
+        # weights, masks, ignore_class and probabilities keep the general path
+        w = losses.SparseCategoricalCrossentropy(from_logits=True)(y, nerve.tensor(x), sample_weight=np.ones(shape[:-1]))
+        np.testing.assert_allclose(w.numpy(), plain.numpy(), rtol=1e-6)
+    finally:
+        jit.set_enabled(old)

@@ -120,6 +120,15 @@ class LossFunctionWrapper(Loss):
         self.fn = fn
         self._fn_kwargs = kwargs
 
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        fused = getattr(self.fn, "fused_mean", None)  # one node for the per-sample losses and their mean
+        if fused is not None and sample_weight is None and self.dtype is None and \
+                self.reduction in ("sum_over_batch_size", "mean") and getattr(y_pred, "_keras_mask", None) is None:
+            out = fused(y_true, y_pred, **self._fn_kwargs)
+            if out is not None:
+                return out
+        return super().__call__(y_true, y_pred, sample_weight)
+
     def call(self, y_true, y_pred):
         return self.fn(y_true, y_pred, **self._fn_kwargs)
 

@@ -272,6 +272,17 @@ def _sparse_labels(name, y_true, y_pred, axis, ignore_class):
     return lab, valid
 
 
+def _scce_mean(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
+    """The mean of sparse_categorical_crossentropy over all samples in one graph node (the softmax
+    cross-entropy and the mean fused), or None where that does not apply (probabilities, ignore_class)."""
+    if not from_logits or ignore_class is not None or not isinstance(y_pred, Tensor) or y_pred.ndim < 1 \
+            or y_pred.size == 0:
+        return None
+    y_pred = _as_pred(y_pred)
+    lab, _ = _sparse_labels("sparse_categorical_crossentropy", y_true, y_pred, axis, ignore_class)
+    return F.SoftmaxCrossEntropy.apply(y_pred, lab, axis=axis, sparse=True, mean=True)
+
+
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
     """-log p[label] for integer labels; labels equal to ``ignore_class`` give 0 (and are masked)."""
     y_pred = _as_pred(y_pred)
@@ -284,3 +295,6 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
         res = ops.where(valid, res, np.zeros((), res.dtype))
         res._keras_mask = valid
     return res
+
+
+sparse_categorical_crossentropy.fused_mean = _scce_mean

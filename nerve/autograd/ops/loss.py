@@ -52,10 +52,20 @@ def _add_at_label(a, labels, axis, v):
 
 
 class SoftmaxCrossEntropy(Function):
-    """Per-sample -sum_k y_k log softmax(x)_k; ``sparse`` means y holds integer labels (x's shape minus axis)."""
+    """Per-sample -sum_k y_k log softmax(x)_k; ``sparse`` means y holds integer labels (x's shape minus axis);
+    ``mean`` returns their mean instead (one node for a loss' default reduction)."""
     name = "softmax_cross_entropy"
 
-    def forward(self, x, y, axis=-1, sparse=False):
+    def forward(self, x, y, axis=-1, sparse=False, mean=False):
+        loss = self._per_sample(x, y, axis, sparse)
+        if not mean:
+            self.n = None
+            return loss
+        # mean over the samples in this node (losses' common reduction): sum / n, as ops.mean computes it
+        self.n, self.loss_shape = max(1, loss.size), loss.shape
+        return loss.sum() / self.n
+
+    def _per_sample(self, x, y, axis, sparse):
         axis = axis % x.ndim
         self.axis, self.sparse, self.kernels = axis, sparse, None
         if sparse and axis == x.ndim - 1 and type(x) is np.ndarray and x.dtype.char in "fd" and \
@@ -92,6 +102,10 @@ class SoftmaxCrossEntropy(Function):
         return loss
 
     def backward(self, g):
+        if self.n is not None:  # the mean's gradient g / n, per sample (ops.mean's backward)
+            gm = g / self.n
+            g = _xp(gm).empty_like(gm, shape=self.loss_shape)
+            g[...] = gm
         gx = gy = None
         if self.kernels is not None and _needs(self, 0) and type(g) is np.ndarray and g.dtype == self.p.dtype:
             p = self.p.reshape(-1, self.p.shape[-1])  # the compiled pass over (rows, classes)
