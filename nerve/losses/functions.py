@@ -257,7 +257,7 @@ def _sparse_labels(name, y_true, y_pred, axis, ignore_class):
             raise ValueError(f"{name}: argument 'y_true' expected integer class labels, got non-integer values")
     elif lab.dtype.kind not in "iub":
         raise TypeError(f"{name}: argument 'y_true' expected integer class labels, got dtype {lab.dtype}")
-    lab = lab.astype(np.int64)
+    lab = lab.astype(np.int64, copy=False)  # labels are only read: no copy when already int64
     valid = None
     if ignore_class is not None:
         valid = lab != ignore_class
