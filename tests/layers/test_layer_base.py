@@ -159,3 +159,30 @@ def test_input_spec_axes_other_than_last():
         L()(np.ones((2, 4, 3)))
     with pytest.raises(ValueError, match="rank 3"):
         L()(np.ones((2, 5)))
+
+
+def test_fast_call_inside_a_model_keeps_the_checks():
+    """Inside a model a built layer takes Layer._fast_call: the input spec is still checked for each new
+    input shape, dtypes are still cast, activity regularisers and masks still take the general path."""
+    import nerve
+    from nerve import layers as L
+
+    inner = Dense(3, name="inner")
+
+    class M(nerve.Model):
+        def call(self, x):
+            return inner(x)
+
+    m = M()
+    np.testing.assert_allclose(m(np.ones((2, 4), "float32")).numpy(), inner(np.ones((2, 4), "float32")).numpy())
+    m(np.ones((2, 4), "float32"))  # the fast path, same shape
+    with pytest.raises(ValueError, match="inner"):
+        m(np.ones((2, 5), "float32"))  # a new last axis inside the model: the layer names itself
+    assert m(np.ones((2, 4), "float64")).dtype == "float32"  # autocast kept
+    reg = Dense(2, activity_regularizer="l2")
+    seq = nerve.Sequential([L.Input((3,)), reg])
+    seq(np.ones((4, 3), "float32"))
+    assert len(seq.losses) == 1
+    emb = nerve.Sequential([L.Input((5,), dtype="int64"), L.Embedding(10, 4, mask_zero=True), L.Dense(2)])
+    out = emb(np.array([[1, 2, 0, 0, 0]]))
+    assert out._keras_mask is not None and out._keras_mask.tolist() == [[True, True, False, False, False]]
