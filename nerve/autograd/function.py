@@ -90,7 +90,7 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **kwargs):
-        # Hot path (every op goes through here): unrolled for one and two inputs, no generators.
+        # Hot path (every op goes through here): unrolled for one, two and three inputs, no generators.
         fn = cls()
         n = len(inputs)
         if n == 1:
@@ -111,6 +111,13 @@ class Function:
             else:
                 db, rb = b, False
             arrays, needs = (da, db), (ra, rb)
+        elif n == 3 and isinstance(inputs[0], Tensor) and isinstance(inputs[1], Tensor) and \
+                (inputs[2] is None or isinstance(inputs[2], Tensor)):
+            a, b, c = inputs  # a layer's (input, kernel, bias or None): Dense, Conv2D
+            if c is None:
+                arrays, needs = (a.data, b.data, None), (a.requires_grad, b.requires_grad, False)
+            else:
+                arrays, needs = (a.data, b.data, c.data), (a.requires_grad, b.requires_grad, c.requires_grad)
         else:
             arrays = [t.data if isinstance(t, Tensor) else t for t in inputs]
             needs = tuple([isinstance(t, Tensor) and t.requires_grad for t in inputs])

@@ -51,6 +51,9 @@ def enabled():
 
 
 def kernels():
+    mod = _state["mod"]
+    if mod is not None and _state["enabled"]:  # the common case first: asked once per op call
+        return mod
     if not _state["enabled"] or _state["failed"]:
         return None
     if _state["mod"] is None:
