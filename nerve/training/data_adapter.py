@@ -251,6 +251,8 @@ class ArrayIterator:
 
     def _take(self, idx):
         def pick(a):
+            if type(a) is np.ndarray and type(idx) is np.ndarray:
+                return a.take(idx, axis=0)  # same rows as a[idx]; faster on cache-cold data (measured)
             return a[idx]
         return (map_structure(pick, self.x), map_structure(pick, self.y), map_structure(pick, self.sample_weight))
 
