@@ -31,6 +31,12 @@ def pythonify_logs(logs):
     return out
 
 
+def _inherited(cb, name):
+    """Whether ``cb.name`` is Callback's own no-op (an instance attribute, as LambdaCallback sets, is not)."""
+    from ..callbacks.callback import Callback
+    return getattr(getattr(cb, name, None), "__func__", None) is getattr(Callback, name)
+
+
 class CallbackList:
     def __init__(self, callbacks=None, add_history=False, add_progbar=False, model=None, **params):
         from .history import History
@@ -107,11 +113,29 @@ class CallbackList:
         # one dict shared by all callbacks: what one adds (e.g. the learning rate), the next sees
         self._call("on_epoch_end", epoch, logs if logs is not None else {})
 
+    def _batch_hooks(self, hook, legacy):
+        """The callbacks whose ``hook`` does something (Keras skips batch hooks nobody overrides): a Callback
+        keeping both the base ``hook`` and the base ``legacy`` alias that it calls is left out."""
+        key = tuple(map(id, self.callbacks))
+        cache = self.__dict__.setdefault("_hook_cache", {})
+        cached = cache.get(hook)
+        if cached is None or cached[0] != key:
+            cached = cache[hook] = (key, [cb for cb in self.callbacks if getattr(cb, hook, None) is not None
+                                         and not (_inherited(cb, hook) and _inherited(cb, legacy))])
+        return cached[1]
+
+    def _batch_call(self, hook, legacy, batch, logs):
+        users = self._batch_hooks(hook, legacy)
+        if users:
+            logs = pythonify_logs(logs)
+            for cb in users:
+                getattr(cb, hook)(batch, logs)
+
     def on_train_batch_begin(self, batch, logs=None):
-        self._call("on_train_batch_begin", batch, pythonify_logs(logs))
+        self._batch_call("on_train_batch_begin", "on_batch_begin", batch, logs)
 
     def on_train_batch_end(self, batch, logs=None):
-        self._call("on_train_batch_end", batch, pythonify_logs(logs))
+        self._batch_call("on_train_batch_end", "on_batch_end", batch, logs)
 
     # evaluation
     def on_test_begin(self, logs=None):

@@ -116,3 +116,36 @@ def test_keras_names_from_the_training_package():
     assert isinstance(History(), Callback)
     with pytest.raises(AttributeError):
         cbs.TensorBoardX
+
+
+def test_batch_hooks_reach_overrides_legacy_aliases_and_late_callbacks():
+    """CallbackList skips batch hooks that no callback overrides (as Keras); overrides of the hook, of its
+    legacy alias (on_batch_end), instance attributes and callbacks appended later are still called."""
+    from nerve.training.callback_list import CallbackList
+
+    seen = []
+
+    class Legacy(Callback):
+        def on_batch_end(self, batch, logs=None):
+            seen.append(("legacy", batch, logs))
+
+    class Plain(Callback):
+        pass
+
+    class Duck:  # not a Callback: only the hooks it has are called
+        def set_model(self, m):
+            pass
+
+        def on_epoch_end(self, epoch, logs=None):
+            pass
+
+    cbs = CallbackList([Plain(), Duck()])
+    cbs.on_train_batch_end(0, {"loss": 1.0})
+    assert seen == []
+    cbs.append(Legacy())
+    cbs.on_train_batch_end(1, {"loss": np.float32(2.0)})
+    assert seen == [("legacy", 1, {"loss": 2.0})] and type(seen[0][2]["loss"]) is float
+    lam = LambdaCallback(on_train_batch_begin=lambda b, logs: seen.append(("lambda", b)))
+    cbs.append(lam)
+    cbs.on_train_batch_begin(2)
+    assert seen[-1] == ("lambda", 2)
