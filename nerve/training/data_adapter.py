@@ -250,6 +250,11 @@ class ArrayIterator:
         return iter([slice(i, min(n, i + bs)) for i in range(0, n, bs)])
 
     def _take(self, idx):
+        x, y = self.x, self.y
+        if type(idx) is np.ndarray and type(x) is np.ndarray and self.sample_weight is None and \
+                (y is None or type(y) is np.ndarray):  # one input, one target: the common case, directly
+            return x.take(idx, axis=0), None if y is None else y.take(idx, axis=0), None
+
         def pick(a):
             if type(a) is np.ndarray and type(idx) is np.ndarray:
                 return a.take(idx, axis=0)  # same rows as a[idx]; faster on cache-cold data (measured)
