@@ -12,6 +12,8 @@ from . import jit
 from ..function import Function
 from .activation import _sigmoid
 
+FUSED_ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh")
+
 
 def _fused(x2, w, b, activation):
     """The compiled serial kernels when they apply to this Dense call, else None."""
@@ -21,8 +23,6 @@ def _fused(x2, w, b, activation):
         return None
     K = jit.kernels()
     return None if K is None else K.serial
-
-FUSED_ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh")
 
 
 class DenseFn(Function):
