@@ -153,6 +153,28 @@ def test_keras_style_custom_optimizer():
     assert opt.name == "sign_sgd" and "s/m" in opt.get_state()[1]
 
 
+def test_adam_subclass_update_step_and_per_variable_calls():
+    """Adam updates all variables in one loop; a subclass' own update_step is still called per variable, and
+    Adam.update_step called directly gives the same update as apply."""
+    calls = []
+
+    class Logged(optimizers.Adam):
+        def update_step(self, gradient, variable, learning_rate):
+            calls.append(variable.name)
+            super().update_step(gradient, variable, learning_rate)
+
+    a, b = _vars([1.0, 2.0]), _vars([1.0, 2.0])
+    Logged(0.1).apply(_g([0.5, -1.0]), a)
+    assert calls == [a[0].name]
+    optimizers.Adam(0.1).apply(_g([0.5, -1.0]), b)
+    np.testing.assert_array_equal(a[0].data, b[0].data)
+    c = _vars([1.0, 2.0])
+    opt = optimizers.Adam(0.1)
+    opt.build(c)
+    opt.update_step(np.float32([0.5, -1.0]), c[0], 0.1)
+    np.testing.assert_array_equal(c[0].data, b[0].data)
+
+
 def test_loss_scale_factor():
     v = _vars([0.0])
     optimizers.SGD(1.0, loss_scale_factor=4.0).apply(_g([8.0]), v)
