@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import constraints, initializers, regularizers
 from ..autograd.function import Function
+from ..autograd.ops import jit
 from ..autograd.tensor import Tensor
 from ..saving.registry import register, serialize
 from .layer import Layer
@@ -27,8 +28,13 @@ class EmbeddingGatherFn(Function):
         flat = self.idx.reshape(-1)
         g2 = g.reshape(-1, d)
         ge = np.zeros(self.shape, g.dtype)
-        if flat.size:
-            # sort once, then one reduceat per run of equal indices (faster than np.add.at for large batches)
+        K = jit.kernels() if type(g2) is np.ndarray and type(flat) is np.ndarray and g.dtype.char in "fd" else None
+        if K is not None and flat.size:  # one compiled pass, rows added in order (ops/jit.py)
+            K.scatter_add_rows(ge, flat, np.ascontiguousarray(g2))
+        elif flat.size:
+            # sort once, then one reduceat per run of equal indices (faster than np.add.at for large batches);
+            # negative indices (counted from the end, as the lookup read them) first become row numbers
+            flat = np.where(flat < 0, flat + self.shape[0], flat)
             order = np.argsort(flat, kind="stable")
             s = flat[order]
             starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])

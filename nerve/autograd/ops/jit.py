@@ -20,6 +20,8 @@ ops/lstm_t.py and optimizers/adam.py keep as the reference path:
     softmax_xent_{shift,norm,grad}  sparse softmax cross-entropy by rows: z = x - max, the label's z; (NumPy's
                     vectorised exp between them); sum, log sum - z_label, p /= sum; gradient (p - onehot) g. The
                     row sums are sequential (NumPy's differ by an ulp)
+    scatter_add_rows  out[idx[p]] += g[p], rows in order (Embedding's backward; NumPy path: sort + reduceat,
+                    equal to rounding)
     lstm_step{32,64}, lstm_step_grad, gru_step{32,64}, gru_step_grad   one recurrent cell step forward / backward
                     (lstm_t.py); float32 uses the rational tanh of TensorFlow/XLA (a few ulp), float64 math.tanh
     lstm_{forward,backward}_loop{32,64}   a whole LSTM recurrence per call (GEMMs by np.dot: SciPy's BLAS)
@@ -261,6 +263,19 @@ def _build():
                 gx[r, k] = p[r, k] * gr
             gx[r, labels[r]] += -gr
 
+    @njit(**seq)
+    def scatter_add_rows(out, idx, g):
+        # out[idx[p]] += g[p] for p in order: repeated indices sum in order of occurrence (Embedding backward)
+        v = out.shape[0]
+        for p in range(idx.shape[0]):
+            k = idx[p]
+            if k < 0:  # NumPy's indexing from the end, as the forward gather read it
+                k += v
+            if k < 0 or k >= v:
+                raise IndexError("scatter_add_rows: index out of range")
+            for j in range(g.shape[1]):
+                out[k, j] += g[p, j]
+
     @njit(inline="always", fastmath=True, **seq)
     def tanh32(x):
         """float32 tanh: the rational approximation TensorFlow/XLA/Eigen use (|error| <= 3e-7, a few ulp;
@@ -416,7 +431,8 @@ def _build():
     keep_freed_memory()
     ns = types.SimpleNamespace(
         **vars(rows), serial=rows_serial, adam=adam, softmax_xent_shift=softmax_xent_shift,
-        softmax_xent_norm=softmax_xent_norm, softmax_xent_grad=softmax_xent_grad, lstm_step32=lstm_step32,
+        softmax_xent_norm=softmax_xent_norm, softmax_xent_grad=softmax_xent_grad,
+        scatter_add_rows=scatter_add_rows, lstm_step32=lstm_step32,
         lstm_step64=lstm_step64, lstm_step_grad=lstm_step_grad, lstm_forward_loop32=lstm_forward_loop32,
         lstm_backward_loop32=lstm_backward_loop32, lstm_forward_loop64=lstm_forward_loop64,
         lstm_backward_loop64=lstm_backward_loop64, gru_step32=gru_step32, gru_step64=gru_step64,

@@ -169,7 +169,7 @@ def backward(fn, dH_last, dH_seq, g_c, w, u, need_x, need_w, need_u, need_b):
     dZ2 = dZ.reshape(4 * n, T * N)
     gx = gw = gu = gb = None
     if need_x:
-        gx = (w[:, p] @ dZ2).reshape(-1, T, N).transpose(1, 2, 0)   # (T, N, D)
+        gx = (dZ2.T @ w[:, p].T).reshape(T, N, -1)  # (T, N, D), C-contiguous: batch-major is a cheap copy
     if need_w or need_u or need_b:  # [dU; dW; db] = [h_{t-1}; x_t; 1] dZ^T over every step and sample: one GEMM
         lo = 0 if need_u else n if need_w else n + D
         hi = n + D + 1 if need_b else n + D if need_w else n
@@ -280,7 +280,7 @@ def gru_backward(fn, dH_last, dH_seq, w, u, need_x, need_w, need_u, need_b):
     dX2, dR2 = dX.reshape(n3, T * N), dR.reshape(n3, T * N)
     gx = gw = gu = gb = None
     if need_x:
-        gx = (w @ dX2).reshape(-1, T, N).transpose(1, 2, 0)
+        gx = (dX2.T @ w.T).reshape(T, N, -1)  # (T, N, D), C-contiguous (as the LSTM's)
     if need_w:
         gw = xt.reshape(T * N, -1).T @ dX2.T
     if need_u:
