@@ -131,6 +131,28 @@ def _named_arrays(label, part):
     return [] if part is None else [(label, part)]
 
 
+_SPLIT_BYTES = 4 << 20  # arrays above this are summed in two halves on two threads (memory-bound pass)
+
+
+def _sum_is_finite(a, xp):
+    """isfinite(sum(a)): False on any NaN/Inf (they propagate) and on overflow (the caller then looks element by
+    element). NumPy arrays above _SPLIT_BYTES sum their halves concurrently (reductions release the GIL)."""
+    if xp is not np:
+        return bool(xp.isfinite(a.sum()))
+    if a.nbytes < _SPLIT_BYTES or a.ndim == 0 or a.shape[0] < 2:
+        return bool(np.isfinite(_quiet_sum(a)))
+    from ..autograd.ops import chains
+    half = a.shape[0] // 2
+    other = chains._pool(2).submit(_quiet_sum, a[half:])
+    first = _quiet_sum(a[:half])
+    return bool(np.isfinite(first) and np.isfinite(other.result()))
+
+
+def _quiet_sum(a):
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow only sends the caller element by element
+        return a.sum()
+
+
 def check_finite_and_numeric(fn_name, x, y=None, sample_weight=None, finite=True):
     """Reject complex/datetime/void arrays and NaN/Inf values, naming the argument, the count and the first
     offending index (one ``np.isfinite`` pass per floating array). String and object arrays pass: a
@@ -146,7 +168,7 @@ def check_finite_and_numeric(fn_name, x, y=None, sample_weight=None, finite=True
             if kind != "f" or not finite:
                 continue
             xp = backend.get_array_module(a)
-            if bool(xp.isfinite(a.sum())):  # one pass, no temporaries: NaN/Inf propagate into the sum
+            if _sum_is_finite(a, xp):  # one pass, no temporaries: NaN/Inf propagate into the sum
                 continue
             bad = ~xp.isfinite(a)  # the sum may also overflow on finite data: look element by element
             count = int(bad.sum())

@@ -73,6 +73,21 @@ def test_one_hot_targets_with_a_sparse_loss():
         classifier().fit(X, np.eye(3, dtype="float32")[LABELS], verbose=0)
 
 
+def test_large_inputs_are_checked_in_two_halves():
+    """Arrays above 4 MB are summed as two halves on two threads: a NaN/Inf in either half, or an overflowing
+    sum of finite values, gives the same result as the one-pass check."""
+    from nerve.training.data_adapter import _SPLIT_BYTES, check_finite_and_numeric
+    n = _SPLIT_BYTES // (4 * 64) + 10
+    for row in (1, n - 2):
+        x = np.ones((n, 64), "float32")
+        x[row, 5] = np.nan if row == 1 else np.inf
+        with pytest.raises(ValueError, match=rf"got 1 NaN/Inf value\(s\) out of {n * 64}; the first is .* at index "
+                                             rf"\({row}, 5\)"):
+            check_finite_and_numeric("fit", x)
+    big = np.full((n, 64), 3e38, "float32")  # finite, but the sum overflows: the element-wise look passes it
+    check_finite_and_numeric("fit", big)
+
+
 def test_integer_labels_with_a_one_hot_loss():
     with pytest.raises(ValueError, match=r"categorical_crossentropy: argument 'y_true' has shape \(10,\) but "
                                          r"'y_pred' has shape \(10, 3\): .*use loss='sparse_categorical_crossentropy'"):
