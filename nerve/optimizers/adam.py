@@ -83,12 +83,18 @@ class Adam(Optimizer):
             return super()._update_steps(grads, variables, learning_rate)
         alpha = self._alpha(learning_rate)  # once per update, not per variable
         K = None if self.amsgrad else jit.kernels()
-        consts = {}
+        consts, flat = {}, self.__dict__.setdefault("_flat", {})
         for g, variable in zip(grads, variables):
             i = self._index[id(variable)]
-            w = variable.data
+            w, m, v = variable.data, self._momentums[i], self._velocities[i]
             c = consts.get(w.dtype) or consts.setdefault(w.dtype, self._kernel_constants(w.dtype, alpha))
-            if c is None or not _fused_adam(K, w, g, self._momentums[i], self._velocities[i], c):
+            f = flat.get(i)  # (w, m, v, their flat views) once _fused_adam accepted these arrays
+            if K is not None and f is not None and f[0] is w and f[1] is m and f[2] is v and type(g) is type(w) \
+                    and g.dtype == w.dtype and g.flags.c_contiguous:
+                K.adam(f[3], g.reshape(-1), f[4], f[5], *c)
+            elif c is not None and _fused_adam(K, w, g, m, v, c):
+                flat[i] = (w, m, v, w.reshape(-1), m.reshape(-1), v.reshape(-1))
+            else:
                 self._numpy_step(i, w, g, alpha)
 
     def update_step(self, gradient, variable, learning_rate):
