@@ -83,28 +83,31 @@ class Adam(Optimizer):
             return super()._update_steps(grads, variables, learning_rate)
         alpha = self._alpha(learning_rate)  # once per update, not per variable
         K = None if self.amsgrad else jit.kernels()
-        consts, flat = {}, self.__dict__.setdefault("_flat", {})
+        consts = {}
         for g, variable in zip(grads, variables):
-            i = self._index[id(variable)]
-            w, m, v = variable.data, self._momentums[i], self._velocities[i]
+            w = variable.data
             c = consts.get(w.dtype) or consts.setdefault(w.dtype, self._kernel_constants(w.dtype, alpha))
-            f = flat.get(i)  # (w, m, v, their flat views) once _fused_adam accepted these arrays
-            if K is not None and f is not None and f[0] is w and f[1] is m and f[2] is v and type(g) is type(w) \
-                    and g.dtype == w.dtype and g.flags.c_contiguous:
-                K.adam(f[3], g.reshape(-1), f[4], f[5], *c)
-            elif c is not None and _fused_adam(K, w, g, m, v, c):
-                flat[i] = (w, m, v, w.reshape(-1), m.reshape(-1), v.reshape(-1))
-            else:
-                self._numpy_step(i, w, g, alpha)
+            self._step(self._index[id(variable)], w, g, alpha, c, K)
 
     def update_step(self, gradient, variable, learning_rate):
-        i = self._get_variable_index(variable)
         alpha = self._alpha(learning_rate)
         w = variable.data
-        c = self._kernel_constants(w.dtype, alpha)
-        K = None if self.amsgrad else jit.kernels()
-        if c is None or not _fused_adam(K, w, gradient, self._momentums[i], self._velocities[i], c):
-            self._numpy_step(i, w, gradient, alpha)
+        self._step(self._get_variable_index(variable), w, gradient, alpha, self._kernel_constants(w.dtype, alpha),
+                   None if self.amsgrad else jit.kernels())
+
+    def _step(self, i, w, g, alpha, c, K):
+        """One variable's update: the compiled pass (its flat views kept once _fused_adam accepted the arrays),
+        else NumPy."""
+        m, v = self._momentums[i], self._velocities[i]
+        flat = self.__dict__.setdefault("_flat", {})
+        f = flat.get(i)  # (w, m, v, their flat views)
+        if K is not None and f is not None and f[0] is w and f[1] is m and f[2] is v and type(g) is type(w) \
+                and g.dtype == w.dtype and g.flags.c_contiguous:
+            K.adam(f[3], g.reshape(-1), f[4], f[5], *c)
+        elif c is not None and _fused_adam(K, w, g, m, v, c):
+            flat[i] = (w, m, v, w.reshape(-1), m.reshape(-1), v.reshape(-1))
+        else:
+            self._numpy_step(i, w, g, alpha)
 
     def _numpy_step(self, i, w, g, alpha):
         b1, b2 = self.beta_1, self.beta_2
