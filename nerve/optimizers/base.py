@@ -211,9 +211,8 @@ class Optimizer:
             self.build(trainable_variables)
         if self._pending_state is not None:
             self._finish_build()
-        index, missing = self._index, []
-        grads_in, grads, variables = grads, [], []
-        for g, v in zip(grads_in, trainable_variables):  # one pass: known variable, gradient shape and dtype
+        index, missing, checked, variables = self._index, [], [], []
+        for g, v in zip(grads, trainable_variables):  # one pass: known variable, gradient shape and dtype
             if id(v) not in index:
                 raise ValueError(f"{owner}: unknown variable {v!r}; this optimizer can only update the variables "
                                  f"it was built with. Create a new optimizer for a new set of variables")
@@ -230,8 +229,9 @@ class Optimizer:
                                  f"expected {tuple(d.shape)}")
             if g.dtype != d.dtype:
                 g = g.astype(d.dtype)
-            grads.append(g)
+            checked.append(g)
             variables.append(v)
+        grads = checked
         if not grads:
             raise ValueError(f"{owner}: no gradients provided for any variable")
         if missing:
