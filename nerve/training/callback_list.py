@@ -114,8 +114,9 @@ class CallbackList:
         self._call("on_epoch_end", epoch, logs if logs is not None else {})
 
     def _batch_hooks(self, hook, legacy):
-        """The callbacks whose ``hook`` does something (Keras skips batch hooks nobody overrides): a Callback
-        keeping both the base ``hook`` and the base ``legacy`` alias that it calls is left out."""
+        """The callbacks whose batch ``hook`` does something (Keras skips batch hooks nobody overrides): a
+        Callback keeping both the base ``hook`` and the base ``legacy`` alias that it calls is left out (train
+        hooks call on_batch_begin/end; test and predict hooks pass themselves as ``legacy``)."""
         key = tuple(map(id, self.callbacks))
         cache = self.__dict__.setdefault("_hook_cache", {})
         cached = cache.get(hook)
@@ -124,10 +125,10 @@ class CallbackList:
                                          and not (_inherited(cb, hook) and _inherited(cb, legacy))])
         return cached[1]
 
-    def _batch_call(self, hook, legacy, batch, logs):
+    def _batch_call(self, hook, legacy, batch, logs, python_logs=True):
         users = self._batch_hooks(hook, legacy)
         if users:
-            logs = pythonify_logs(logs)
+            logs = pythonify_logs(logs) if python_logs else logs or {}
             for cb in users:
                 getattr(cb, hook)(batch, logs)
 
@@ -145,10 +146,10 @@ class CallbackList:
         self._call("on_test_end", pythonify_logs(logs))
 
     def on_test_batch_begin(self, batch, logs=None):
-        self._call("on_test_batch_begin", batch, pythonify_logs(logs))
+        self._batch_call("on_test_batch_begin", "on_test_batch_begin", batch, logs)
 
     def on_test_batch_end(self, batch, logs=None):
-        self._call("on_test_batch_end", batch, pythonify_logs(logs))
+        self._batch_call("on_test_batch_end", "on_test_batch_end", batch, logs)
 
     # prediction
     def on_predict_begin(self, logs=None):
@@ -158,10 +159,10 @@ class CallbackList:
         self._call("on_predict_end", pythonify_logs(logs))
 
     def on_predict_batch_begin(self, batch, logs=None):
-        self._call("on_predict_batch_begin", batch, logs or {})
+        self._batch_call("on_predict_batch_begin", "on_predict_batch_begin", batch, logs, python_logs=False)
 
     def on_predict_batch_end(self, batch, logs=None):
-        self._call("on_predict_batch_end", batch, logs or {})
+        self._batch_call("on_predict_batch_end", "on_predict_batch_end", batch, logs, python_logs=False)
 
     def __iter__(self):
         return iter(self.callbacks)
