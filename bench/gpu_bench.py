@@ -1,10 +1,12 @@
 """GPU benchmark: the bench_training.py workloads on CuPy (nerve) vs PyTorch CUDA eager, on the same card.
 
-    python bench/gpu_bench.py [--steps N] [--rounds R] [--only mlp,cnn,...]   (defaults: 50 steps x 5 rounds)
+    python bench/gpu_bench.py [--steps N] [--rounds R] [--only mlp,cnn,...] [--unfused] [--out FILE]
+    (defaults: 50 steps x 5 rounds; --unfused also times nerve with its fused GPU kernels off)
 
 Needs a CUDA GPU with CuPy (for nerve) and/or a CUDA build of PyTorch. Without a GPU it prints why and exits
 with status 2 (nothing is timed). Per workload both frameworks run alternating rounds of N training steps
-(batch 128, Adam 1e-3, float32, data already on the device); the table gives the median ms per step,
+(batch 128, Adam 1e-3, float32, data already on the device; nerve: one Model.fit epoch of N batches, torch: its
+usual eager loop); the table gives the median ms per step,
 seconds per Fashion-MNIST epoch (469 steps) and the ratio nerve/torch, plus the card's name. A workload
 that nerve cannot yet run on CuPy is reported with its error instead of a time (the torch side still runs).
 Results also go to bench/gpu_results.json.
@@ -13,6 +15,7 @@ import json
 import os
 import sys
 import time
+import traceback
 
 import numpy as np
 
@@ -50,22 +53,21 @@ def probe():
     return cp, th, card, reasons
 
 
-def nerve_cupy_runner(cp, name, x, y):
-    """A nerve model whose weights and optimizer state live on the GPU (CuPy arrays); returns run(steps)."""
+def nerve_cupy_runner(cp, name, x, y, kernels=True):
+    """A nerve model built under nerve.device("gpu") (weights and optimizer slots are CuPy arrays); run(steps)
+    is one Model.fit epoch of ``steps`` batches over device arrays (no shuffle, as the torch loop), with the
+    fused GPU kernels (ops/gpu.py) on or off."""
     import nerve
     import workloads as W
-    m = W.nerve_model(name)
-    m.predict_on_batch(x[:2])  # builds the weights on the host; the optimizer builds its slots from them
-    for v in m.weights:        # on the first GPU step, so they are created on the device too
-        v.data = cp.asarray(v.data)
+    from nerve.autograd.ops import gpu
+    with nerve.device("gpu"):
+        m = W.nerve_model(name)
     xg, yg = cp.asarray(x), cp.asarray(y)
-    n = len(y)
-    del nerve
 
     def run(steps):
-        for s in range(steps):
-            i = (s * W.BATCH) % (n - W.BATCH)
-            m.train_on_batch(xg[i:i + W.BATCH], yg[i:i + W.BATCH])
+        gpu.set_enabled(kernels)
+        n = steps * W.BATCH
+        m.fit(xg[:n], yg[:n], batch_size=W.BATCH, epochs=1, verbose=0, shuffle=False)
         cp.cuda.Device().synchronize()
     return run
 
@@ -103,9 +105,13 @@ def main():
     for name in names:
         x, y = W.load_data(name)
         runs, errors = {}, {}
-        for fw, make, mod in (("nerve", nerve_cupy_runner, cp), ("torch", torch_cuda_runner, th)):
+        makers = (("nerve", lambda *a: nerve_cupy_runner(*a, kernels=True), cp),
+                  ("nerve_unfused", lambda *a: nerve_cupy_runner(*a, kernels=False), cp if "--unfused" in ARGV else None),
+                  ("torch", torch_cuda_runner, th))
+        for fw, make, mod in makers:
             if mod is None:
-                errors[fw] = "not available"
+                if fw != "nerve_unfused":
+                    errors[fw] = "not available"
                 continue
             try:
                 runs[fw] = make(mod, name, x, y)
@@ -113,6 +119,7 @@ def main():
             except Exception as e:
                 errors[fw] = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:200]
                 runs.pop(fw, None)
+                traceback.print_exc()
         times = {fw: [] for fw in runs}
         for _ in range(rounds):
             for fw, run in list(runs.items()):
@@ -128,10 +135,10 @@ def main():
         results["workloads"][name] = {"ms_per_step": ms, "errors": errors}
         epoch = len(y) / W.BATCH / 1e3
         row = "  ".join(f"{fw} {v:7.2f} ms/step ({v * epoch:6.2f} s/epoch)" for fw, v in ms.items())
-        ratio = f"  nerve/torch {ms['nerve'] / ms['torch']:.2f}" if len(ms) == 2 else ""
+        ratio = f"  nerve/torch {ms['nerve'] / ms['torch']:.2f}" if "nerve" in ms and "torch" in ms else ""
         err = "  " + "; ".join(f"{fw}: {e}" for fw, e in errors.items()) if errors else ""
         print(f"{name:5s} {row}{ratio}{err}", flush=True)
-    with open(os.path.join(HERE, "gpu_results.json"), "w") as f:
+    with open(_opt("--out", os.path.join(HERE, "gpu_results.json")), "w") as f:
         json.dump(results, f, indent=1)
     return 0
 

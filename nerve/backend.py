@@ -29,6 +29,13 @@ def get_array_module(*arrays):
     return np
 
 
+def as_strided(x, shape, strides):
+    """A read-only strided view of a NumPy or CuPy array (``numpy.lib.stride_tricks.as_strided`` on either)."""
+    if type(x) is np.ndarray:
+        return np.lib.stride_tricks.as_strided(x, shape, strides, writeable=False)
+    return get_array_module(x).lib.stride_tricks.as_strided(x, shape, strides)
+
+
 def is_array(x):
     if isinstance(x, np.ndarray):
         return True
@@ -54,10 +61,11 @@ class Config:
         self.training = False
         self.debug = os.environ.get("NERVE_DEBUG", "0") not in ("", "0", "false", "False")
         self.floatx = "float32"
+        self.device = "cpu"   # where new variables live: "cpu" (NumPy) or "gpu" (CuPy); see device()
 
     def __repr__(self):
         return (f"Config(grad_enabled={self.grad_enabled}, training={self.training}, "
-                f"debug={self.debug}, floatx={self.floatx!r})")
+                f"debug={self.debug}, floatx={self.floatx!r}, device={self.device!r})")
 
 
 config = Config()
@@ -97,6 +105,42 @@ class _GradMode(contextlib.ContextDecorator):
     def __exit__(self, *exc):
         config.grad_enabled = self.prev
         return False
+
+
+def _import_cupy(who):
+    try:
+        import cupy
+    except ImportError as e:
+        raise RuntimeError(f"{who}: the GPU needs CuPy (pip install 'nerve[gpu]' or cupy-cuda12x / cupy-cuda13x "
+                           f"to match your CUDA), and it is not importable here ({e})") from None
+    return cupy
+
+
+@contextlib.contextmanager
+def device(device_name):
+    """Keras 3 ``keras.device``: variables created inside (layer weights, optimizer slots, metrics' state
+    stays on the host) live on that device. 'cpu' or 'cpu:0' -> NumPy; 'gpu', 'gpu:K', 'cuda', 'cuda:K' -> CuPy
+    on CUDA device K. A model whose weights are on the GPU takes NumPy batches in fit/evaluate/predict and
+    moves them there itself; passing CuPy arrays avoids the copy."""
+    name = str(device_name).lower()
+    kind, _, index = name.partition(":")
+    if kind not in ("cpu", "gpu", "cuda") or (index and not index.isdigit()):
+        raise ValueError(f"device: argument 'device_name' expected 'cpu', 'gpu', 'gpu:K' or 'cuda:K', got "
+                         f"{device_name!r}")
+    if kind == "cpu":
+        with _switch("device", "cpu"):
+            yield
+        return
+    cp = _import_cupy("device")
+    with cp.cuda.Device(int(index or 0)), _switch("device", "gpu"):
+        yield
+
+
+def place(data):
+    """``data`` (a NumPy or CuPy array) on the current device() (used when variables are created)."""
+    if config.device == "cpu" or type(data) is not np.ndarray:
+        return data
+    return _import_cupy("device").asarray(data)
 
 
 def no_grad():

@@ -18,8 +18,9 @@ class Variable(Tensor):
             data = initializer(tuple(shape), dtype=backend.resolve_dtype(dtype))
         else:
             data = initializer
-        data = _as_array(data, backend.resolve_dtype(dtype) if dtype is not None or
-                         np.asarray(data).dtype.kind == "f" else None)
+        kind = data.dtype.kind if backend.is_array(data) else np.asarray(data).dtype.kind
+        data = backend.place(_as_array(data, backend.resolve_dtype(dtype) if dtype is not None or kind == "f"
+                                       else None))
         if data.ndim > 1 and not data.flags.c_contiguous:  # optimizers update it in one flat pass
             data = backend.get_array_module(data).ascontiguousarray(data)
         if shape is not None and tuple(data.shape) != tuple(shape):

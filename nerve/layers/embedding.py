@@ -6,8 +6,10 @@ rows that were read, dE = sum over positions p with idx[p] = k of dY[p] (repeate
 import numpy as np
 
 from .. import constraints, initializers, regularizers
+from ..backend import get_array_module
 from ..autograd.function import Function
 from ..autograd.ops import jit
+from ..autograd.ops.shape import _scatter_add
 from ..autograd.tensor import Tensor
 from ..saving.registry import register, serialize
 from .layer import Layer
@@ -27,10 +29,13 @@ class EmbeddingGatherFn(Function):
         d = self.shape[1]
         flat = self.idx.reshape(-1)
         g2 = g.reshape(-1, d)
-        ge = np.zeros(self.shape, g.dtype)
+        xp = get_array_module(g2)
+        ge = xp.zeros(self.shape, g.dtype)
         K = jit.kernels() if type(g2) is np.ndarray and type(flat) is np.ndarray and g.dtype.char in "fd" else None
         if K is not None and flat.size:  # one compiled pass, rows added in order (ops/jit.py)
             K.scatter_add_rows(ge, flat, np.ascontiguousarray(g2))
+        elif flat.size and xp is not np:  # the GPU: one atomic scatter-add
+            _scatter_add(xp, ge, xp.where(flat < 0, flat + self.shape[0], flat), g2)
         elif flat.size:
             # sort once, then one reduceat per run of equal indices (faster than np.add.at for large batches);
             # negative indices (counted from the end, as the lookup read them) first become row numbers

@@ -74,6 +74,7 @@ class Layer:
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}")
         object.__setattr__(self, "_tracked_layers", [])
+        object.__setattr__(self, "_device", backend.config.device)  # weights built later go there (device())
         self.name = name or unique_name(to_snake_case(type(self).__name__))
         if not isinstance(self.name, str):
             raise TypeError(f"{type(self).__name__}: argument 'name' expected a string, got {type(name).__name__}")
@@ -158,9 +159,11 @@ class Layer:
         if initializer is None:
             initializer = "glorot_uniform" if dtype.kind == "f" else "zeros"
         init = initializers.get(initializer)
-        v = Variable(init, shape=shape, dtype=dtype, trainable=trainable, name=name or "variable",
-                     constraint=constraints.get(constraint) if constraint else None,
-                     regularizer=regularizers.get(regularizer) if regularizer else None)
+        where = backend.config.device if backend.config.device != "cpu" else self.__dict__.get("_device", "cpu")
+        with backend._switch("device", where):
+            v = Variable(init, shape=shape, dtype=dtype, trainable=trainable, name=name or "variable",
+                         constraint=constraints.get(constraint) if constraint else None,
+                         regularizer=regularizers.get(regularizer) if regularizer else None)
         v.path = f"{self.name}/{v.name}"
         self._own_weights.append(v)
         return v

@@ -288,6 +288,14 @@ class Mean(Metric):
             self.total.data += np.float64(values * w)
             self.count.data += np.float64(w)
             return
+        if getattr(values, "ndim", None) == 0 and type(values) is not np.ndarray and backend.is_array(values) \
+                and (sample_weight is None or type(sample_weight) in (int, float)):
+            # a device (CuPy) scalar, e.g. a GPU step's loss: summed on the device, read at result() (no sync per step)
+            w = 1.0 if sample_weight is None else float(sample_weight)
+            p = self.__dict__.get("_pending")
+            self.__dict__["_pending"] = values.astype("float64") * w if p is None else p + values.astype("float64") * w
+            self.count.data += np.float64(w)
+            return
         values, sample_weight = reduce_to_samplewise_values(values, sample_weight, np.mean, self)
         self.total.data += values.sum()
         if sample_weight is not None:
@@ -295,7 +303,17 @@ class Mean(Metric):
         else:
             self.count.data += values.shape[0] if values.ndim >= 1 else 1
 
+    def _fold(self):
+        p = self.__dict__.pop("_pending", None)
+        if p is not None:
+            self.total.data += np.float64(float(p))
+
+    def reset_state(self):
+        self.__dict__.pop("_pending", None)
+        super().reset_state()
+
     def result(self):
+        self._fold()
         count = self.count.data
         if count.ndim == 0:  # total / count, 0 when count is 0 (divide_no_nan, for scalars)
             return float(self.total.data) / float(count) if count != 0 else 0.0

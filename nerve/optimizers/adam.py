@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from ..autograd.ops import jit
+from ..autograd.ops import gpu, jit
 from ..saving.registry import register
 from .base import Optimizer
 
@@ -106,6 +106,8 @@ class Adam(Optimizer):
             K.adam(f[3], g.reshape(-1), f[4], f[5], *c)
         elif c is not None and _fused_adam(K, w, g, m, v, c):
             flat[i] = (w, m, v, w.reshape(-1), m.reshape(-1), v.reshape(-1))
+        elif c is not None and not self.amsgrad and gpu.kernels(w) is not None and g.dtype == w.dtype:
+            gpu.kernels(w).adam(g, c[0], c[1], c[2], c[3], w, m, v)  # one CuPy kernel
         else:
             self._numpy_step(i, w, g, alpha)
 

@@ -268,6 +268,11 @@ class ArrayIterator:
             return iter([slice(a, b) for a, b in bounds])
         if self.shuffle:
             perm = backend.rng().permutation(n)
+            leaf = self.x
+            while isinstance(leaf, (list, tuple, dict)) and leaf:
+                leaf = next(iter(leaf.values())) if isinstance(leaf, dict) else leaf[0]
+            if backend.is_array(leaf) and type(leaf) is not np.ndarray:  # device data: device indices
+                perm = backend.get_array_module(leaf).asarray(perm)
             return iter([perm[i:i + bs] for i in range(0, n, bs)])
         return iter([slice(i, min(n, i + bs)) for i in range(0, n, bs)])
 

@@ -1,4 +1,6 @@
 """The epoch loop of ``Model.fit`` (Keras 3 order of callback hooks and of the logs)."""
+import numpy as np
+
 from .callback_list import CallbackList, pythonify_logs
 from .data_adapter import (_standardize, is_array_data, make_iterator, num_samples, train_validation_split,
                            unpack_x_y_sample_weight)
@@ -62,6 +64,7 @@ def run_fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_spli
     if model._initial_epoch is not None:  # set by a callback that resumed training (BackupAndRestore)
         initial_epoch = model._initial_epoch
     training_logs = {}
+    xp = model._array_module()  # NumPy batches go to the GPU when the weights are there
     for epoch in range(initial_epoch, epochs):
         model.reset_metrics()
         cbs.on_epoch_begin(epoch)
@@ -69,7 +72,7 @@ def run_fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_spli
         for step, batch in iterator:
             ran = True
             cbs.on_train_batch_begin(step)
-            logs = model.train_step(batch)
+            logs = model.train_step(batch if xp is np else model._on_device(batch, xp))
             cbs.on_train_batch_end(step, logs)
             if model.stop_training:
                 break

@@ -17,7 +17,7 @@ from ..autograd.ops import chains
 from ..autograd.tensor import Tensor
 from .callback_list import CallbackList, pythonify_logs
 from .compile_utils import CompileLoss, CompileMetrics
-from .data_adapter import (_standardize, class_weight_to_sample_weight, make_iterator, num_samples,
+from .data_adapter import (_standardize, class_weight_to_sample_weight, make_iterator, map_structure, num_samples,
                            unpack_x_y_sample_weight)
 from .epochs import resolve_verbose, run_fit
 
@@ -30,6 +30,11 @@ def _to_numpy_structure(out):
     if isinstance(out, (list, tuple)):
         return type(out)(_to_numpy_structure(v) for v in out)
     return out
+
+
+def _value(a):
+    """A step's loss for its tracker: a Python float, or a device scalar left on the device (no sync per step)."""
+    return float(a) if type(a) is np.ndarray or not backend.is_array(a) else a
 
 
 def _concat(batches):
@@ -255,6 +260,21 @@ class Trainer:
                 w.requires_grad = flag
         return snap
 
+    def _array_module(self):
+        """numpy, or cupy when the model's weights live on the GPU (nerve.device('gpu')); asked once per fit /
+        evaluate / predict / *_on_batch call, so that NumPy batches are moved there (``_on_device``)."""
+        ws = self.__dict__.get("_trainable_snapshot") or self.weights
+        if ws:
+            return backend.get_array_module(ws[0].data)
+        return np if backend.config.device == "cpu" else backend._import_cupy(type(self).__name__)
+
+    @staticmethod
+    def _on_device(data, xp):
+        """The NumPy arrays of a batch structure copied to the array module ``xp`` (no-op for NumPy)."""
+        if xp is np:
+            return data
+        return map_structure(lambda a: xp.asarray(a) if type(a) is np.ndarray else a, data)
+
     def _batch_size_of(self, x):
         for a in (x.values() if isinstance(x, dict) else x if isinstance(x, (list, tuple)) else [x]):
             if hasattr(a, "shape") and len(a.shape):
@@ -286,7 +306,7 @@ class Trainer:
             loss = self._compute_loss(x, y, y_pred, sample_weight, True)
         if first:  # the model was built by this forward (weights are created on the first call)
             variables = self._set_gradient_flags()
-        self._loss_tracker.update_state(float(loss.data), sample_weight=self._batch_size_of(x))
+        self._loss_tracker.update_state(_value(loss.data), sample_weight=self._batch_size_of(x))
         for v in variables:
             v.grad = None
         if loss.requires_grad and variables:
@@ -321,7 +341,7 @@ class Trainer:
         with backend.no_grad():  # metrics and logged loss at the new point
             y_pred = self(x, training=False)
             loss = self._compute_loss(x, y, y_pred, sample_weight, False)
-        self._loss_tracker.update_state(float(loss.data), sample_weight=self._batch_size_of(x))
+        self._loss_tracker.update_state(_value(loss.data), sample_weight=self._batch_size_of(x))
         return self.compute_metrics(x, y, y_pred, sample_weight)
 
     def test_step(self, data):
@@ -329,7 +349,7 @@ class Trainer:
         with backend.no_grad(), backend.training_mode(False):
             y_pred = self(x, training=False)
             loss = self._compute_loss(x, y, y_pred, sample_weight, False)
-        self._loss_tracker.update_state(float(loss.data), sample_weight=self._batch_size_of(x))
+        self._loss_tracker.update_state(_value(loss.data), sample_weight=self._batch_size_of(x))
         return self.compute_metrics(x, y, y_pred, sample_weight)
 
     def predict_step(self, data):
@@ -365,10 +385,11 @@ class Trainer:
         self.reset_metrics()
         cbs.on_test_begin()
         logs = {}
+        xp = self._array_module()
         with self._chain_scope():
             for step, batch in iterator:
                 cbs.on_test_batch_begin(step)
-                logs = self.test_step(batch)
+                logs = self.test_step(self._on_device(batch, xp))
                 cbs.on_test_batch_end(step, logs)
         logs = pythonify_logs(self._get_metrics_result_or_logs(logs))
         cbs.on_test_end(logs)
@@ -383,10 +404,11 @@ class Trainer:
             callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1, steps=iterator.num_batches)
         cbs.on_predict_begin()
         outs = []
+        xp = self._array_module()
         with self._chain_scope():
             for step, batch in iterator:
                 cbs.on_predict_batch_begin(step)
-                out = _to_numpy_structure(self.predict_step(batch))
+                out = _to_numpy_structure(self.predict_step(self._on_device(batch, xp)))
                 outs.append(out)
                 cbs.on_predict_batch_end(step, {"outputs": out})
         cbs.on_predict_end()
@@ -409,19 +431,21 @@ class Trainer:
         """One training step on this batch; returns its loss (and metrics) for this batch alone."""
         self._assert_compiled("train_on_batch")
         self.reset_metrics()
-        logs = self.train_step(self._prepare_batch("train_on_batch", x, y, sample_weight, class_weight))
+        batch = self._prepare_batch("train_on_batch", x, y, sample_weight, class_weight)
+        logs = self.train_step(self._on_device(batch, self._array_module()))
         logs = pythonify_logs(logs)
         return logs if return_dict else self._flatten_metrics_in_order(logs)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         self._assert_compiled("test_on_batch")
         self.reset_metrics()
-        logs = pythonify_logs(self.test_step(self._prepare_batch("test_on_batch", x, y, sample_weight)))
+        batch = self._prepare_batch("test_on_batch", x, y, sample_weight)
+        logs = pythonify_logs(self.test_step(self._on_device(batch, self._array_module())))
         return logs if return_dict else self._flatten_metrics_in_order(logs)
 
     def predict_on_batch(self, x):
         self._check_can_predict()
         x = _standardize(x)
         num_samples("predict_on_batch", x)
-        return _to_numpy_structure(self.predict_step((x,)))
+        return _to_numpy_structure(self.predict_step(self._on_device((x,), self._array_module())))
 

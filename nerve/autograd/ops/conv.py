@@ -6,10 +6,10 @@ Backward:  dW = cols^T @ dy ;  dcols = dy @ W^T ;  dx = col2im(dcols)  (kh*kw st
 Transposed convolution is the adjoint: its forward is the backward-data pass above.
 """
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
+from ...backend import as_strided, get_array_module
 from ..function import Function
-from . import chains, jit
+from . import chains, gpu, jit
 from .workspace import scratch
 
 
@@ -31,13 +31,13 @@ def windows(xp_, kh, kw, sh, sw, dh, dw, oh, ow):
     """(N, OH, OW, kh, kw, C) read-only view of the sliding windows of a padded NHWC array."""
     n, _, _, c = xp_.shape
     s0, s1, s2, s3 = xp_.strides
-    return as_strided(xp_, (n, oh, ow, kh, kw, c), (s0, s1 * sh, s2 * sw, s1 * dh, s2 * dw, s3), writeable=False)
+    return as_strided(xp_, (n, oh, ow, kh, kw, c), (s0, s1 * sh, s2 * sw, s1 * dh, s2 * dw, s3))
 
 
 def col2im(dcols, shape, kh, kw, sh, sw, dh, dw, oh, ow, out=None):
     """Adjoint of ``windows``: scatter-add (N, OH, OW, kh, kw, C) back into a padded (N, H, W, C) array
     (a new zero array, or added into ``out``)."""
-    dx = np.zeros(shape, dcols.dtype) if out is None else out
+    dx = get_array_module(dcols).zeros(shape, dcols.dtype) if out is None else out
     for i in range(kh):
         for j in range(kw):
             dx[:, i * dh: i * dh + (oh - 1) * sh + 1: sh, j * dw: j * dw + (ow - 1) * sw + 1: sw, :] += \
@@ -103,10 +103,14 @@ class Conv2DFn(Function):
         else:
             cols = windows(xp_, kh, kw, sh, sw, dh, dw, oh, ow).reshape(n * oh * ow, kh * kw * c)
             y = cols @ w.reshape(kh * kw * c, f)
-            if b is not None:
-                y += b
-            if activation == "relu":
-                np.maximum(y, 0, out=y)
+            G = gpu.kernels(y)
+            if G is not None and b is not None and activation == "relu" and b.dtype == y.dtype:
+                G.bias_relu(b, y)  # one CuPy kernel
+            else:
+                if b is not None:
+                    y += b
+                if activation == "relu":
+                    np.maximum(y, 0, out=y)
         if activation == "relu":
             self.out = y
         self.jit, self.K = K is not None, K
@@ -126,7 +130,8 @@ class Conv2DFn(Function):
         if self.jit:
             return self._backward_jit(g, need_b)
         if self.act == "relu":
-            g2 = g2 * (self.out > 0)
+            G = gpu.kernels(g2)
+            g2 = G.relu_grad(g2, self.out) if G is not None and g2.dtype == self.out.dtype else g2 * (self.out > 0)
         if self.needs[1]:
             gw = (self.cols.T @ g2).reshape(self.w.shape)
         if need_b:
@@ -139,11 +144,12 @@ class Conv2DFn(Function):
             # dx_pad[:, i*d + p*s, j*d + q*s, :] += dy[:, p, q, :] @ W[i, j].T : kh*kw GEMMs accumulated into
             # shifted strided slices (re-measured on a quiet machine: ~1 ms faster than one GEMM + col2im for
             # the CNN's conv2, and no large dcols buffer)
-            dxp = np.zeros(pshape, g2.dtype)
-            buf = np.empty((g2.shape[0], c), g2.dtype)
+            xp = get_array_module(g2)
+            dxp = xp.zeros(pshape, g2.dtype)
+            buf = xp.empty((g2.shape[0], c), g2.dtype)
             for i in range(kh):
                 for j in range(kw):
-                    np.matmul(g2, self.w[i, j].T, out=buf)
+                    xp.matmul(g2, self.w[i, j].T, out=buf)
                     dxp[:, i * dh: i * dh + (oh - 1) * sh + 1: sh, j * dw: j * dw + (ow - 1) * sw + 1: sw, :] += \
                         buf.reshape(n, oh, ow, c)
             gx = dxp[:, ph[0]: pshape[1] - ph[1], pw[0]: pshape[2] - pw[1], :]

@@ -14,6 +14,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from ...backend import get_array_module
 from . import chains
 from .conv import _kernels
 from .workspace import scratch
@@ -46,10 +47,13 @@ def _compiled_loop(loop, *args):
 
 
 @lru_cache(maxsize=32)
-def _perm(n):
-    """Column order (i, f, o, g) from Keras' (i, f, g, o), and its inverse (cached: read-only arrays)."""
+def _perm(n, xp=np):
+    """Column order (i, f, o, g) from Keras' (i, f, g, o), and its inverse (cached: read-only NumPy arrays, or
+    arrays of the array module ``xp``)."""
     p = np.r_[0:2 * n, 3 * n:4 * n, 2 * n:3 * n]
     inv = np.argsort(p)
+    if xp is not np:
+        return xp.asarray(p), xp.asarray(inv)
     p.flags.writeable = inv.flags.writeable = False
     return p, inv
 
@@ -58,11 +62,12 @@ def stacked_weights(w, u, b):
     """[U'; W'; b']^T (4n, n + D [+ 1]) in gate order (i, f, o, g), sigmoid rows scaled by 1/2 (forward's GEMM
     operand), and U in that order (n, 4n) (backward's dh_{t-1} = U dz_t)."""
     n = u.shape[0]
-    p, _ = _perm(n)
-    scale = np.full((4 * n, 1), 0.5, u.dtype)
+    xp = get_array_module(u)
+    p = _perm(n, xp)[0]
+    scale = xp.full((4 * n, 1), 0.5, u.dtype)
     scale[3 * n:] = 1.0
     blocks = [u[:, p].T, w[:, p].T] + ([] if b is None else [b[p][:, None]])
-    return np.concatenate(blocks, axis=1) * scale, np.ascontiguousarray(u[:, p])
+    return xp.concatenate(blocks, axis=1) * scale, xp.ascontiguousarray(u[:, p])
 
 
 def forward(fn, xt, w, u, b, h0, c0, stacked=None):
@@ -75,16 +80,17 @@ def forward(fn, xt, w, u, b, h0, c0, stacked=None):
     T, N, D = xt.shape
     n = u.shape[0]
     dt = xt.dtype
+    xp = get_array_module(xt)
     uw, uq = stacked if stacked is not None else stacked_weights(w, u, b)   # (4n, n + D [+ 1]), (n, 4n)
-    HX = np.empty((T + 1, uw.shape[1], N), dt)
+    HX = xp.empty((T + 1, uw.shape[1], N), dt)
     HX[:T, n:n + D] = xt.transpose(0, 2, 1)
     HX[:T, n + D:] = 1
     HX[T, n:] = 0
     HT = HX[:, :n]                      # h_t lives in HX[t + 1, :n]: each (n, N) block is contiguous
     HT[0] = 0 if h0 is None else h0.T
-    G = np.empty((T, 4 * n, N), dt)     # pre-activations, then the gate activations that backward reads
-    CT = np.empty((T + 1, n, N), dt)
-    TC = np.empty((T, n, N), dt)
+    G = xp.empty((T, 4 * n, N), dt)     # pre-activations, then the gate activations that backward reads
+    CT = xp.empty((T + 1, n, N), dt)
+    TC = xp.empty((T, n, N), dt)
     CT[0] = 0 if c0 is None else c0.T
     K = _kernels(xt, u)
     fn.tK = K
@@ -95,24 +101,24 @@ def forward(fn, xt, w, u, b, h0, c0, stacked=None):
     if K is not None:  # compiled: the whole cell in one pass per step (ops/jit.py)
         step = K.lstm_step32 if dt == np.float32 else K.lstm_step64
         for t in range(T):
-            np.matmul(uw, HX[t], out=G[t])
+            xp.matmul(uw, HX[t], out=G[t])
             step(G[t], CT[t], CT[t + 1], TC[t], HT[t + 1])
         return HT, CT
-    tmp = np.empty((n, N), dt)
+    tmp = xp.empty((n, N), dt)
     s3 = 3 * n
     for t in range(T):
         z = G[t]
-        np.matmul(uw, HX[t], out=z)
-        np.tanh(z, out=z)
+        xp.matmul(uw, HX[t], out=z)
+        xp.tanh(z, out=z)
         zs = z[:s3]
         zs *= 0.5
         zs += 0.5                                   # sigma for i, f, o
         c = CT[t + 1]
-        np.multiply(z[n:2 * n], CT[t], out=c)       # f c_{t-1}
-        np.multiply(z[:n], z[s3:], out=tmp)         # i g
+        xp.multiply(z[n:2 * n], CT[t], out=c)       # f c_{t-1}
+        xp.multiply(z[:n], z[s3:], out=tmp)         # i g
         c += tmp
-        np.tanh(c, out=TC[t])
-        np.multiply(z[2 * n:s3], TC[t], out=HT[t + 1])  # o tanh(c)
+        xp.tanh(c, out=TC[t])
+        xp.multiply(z[2 * n:s3], TC[t], out=HT[t + 1])  # o tanh(c)
     return HT, CT
 
 
@@ -121,50 +127,51 @@ def backward(fn, dH_last, dH_seq, g_c, w, u, need_x, need_w, need_u, need_b):
     G, HX, CT, TC, D = fn.tG, fn.tHX, fn.tCT, fn.tTC, fn.tD
     T, n, N = TC.shape
     dt = HX.dtype
-    p, inv = _perm(n)
+    xp = get_array_module(HX)
+    p, inv = _perm(n, xp)
     s3 = 3 * n
-    dZ = scratch("lstm.dZ", (4 * n, T, N), dt)  # dz of every step, laid out so that dZ.reshape(4n, T N) is free
-    dz = np.empty((4 * n, N), dt)      # the current step's dz, contiguous
-    dh = np.zeros((n, N), dt)
-    dc = np.zeros((n, N), dt) if g_c is None else np.ascontiguousarray(g_c.T, dtype=dt)
+    dZ = scratch("lstm.dZ", (4 * n, T, N), dt, xp)  # dz of every step, laid out so that dZ.reshape(4n, T N) is free
+    dz = xp.empty((4 * n, N), dt)      # the current step's dz, contiguous
+    dh = xp.zeros((n, N), dt)
+    dc = xp.zeros((n, N), dt) if g_c is None else xp.ascontiguousarray(g_c.T, dtype=dt)
     if dH_last is not None:
         dh += dH_last.T
-    dct = np.empty((n, N), dt)
-    t1 = np.empty((s3, N), dt)
-    t2 = np.empty((n, N), dt)
+    dct = xp.empty((n, N), dt)
+    t1 = xp.empty((s3, N), dt)
+    t2 = xp.empty((n, N), dt)
     uq = fn.tuq  # (n, 4n): dh_{t-1} = U dz_t
     K = fn.tK
     if K is not None:  # compiled: the whole recurrence in one call, else one compiled pass per step (ops/jit.py)
-        dHs = np.empty((1, 1, 1), dt) if dH_seq is None else np.ascontiguousarray(dH_seq.transpose(0, 2, 1), dtype=dt)
+        dHs = xp.empty((1, 1, 1), dt) if dH_seq is None else xp.ascontiguousarray(dH_seq.transpose(0, 2, 1), dtype=dt)
         loop = K.lstm_backward_loop32 if dt == np.float32 else K.lstm_backward_loop64
         if not _compiled_loop(loop, G, TC, CT, uq, dh, dc, dZ, dz, dHs, dH_seq is not None):
             for t in range(T - 1, -1, -1):
                 if dH_seq is not None:
                     dh += dH_seq[t].T
                 K.lstm_step_grad(G[t], TC[t], CT[t], dh, dc, dZ, t)
-                np.matmul(uq, dZ[:, t], out=dh)
+                xp.matmul(uq, dZ[:, t], out=dh)
     for t in range(T - 1 if K is None else -1, -1, -1):
         if dH_seq is not None:
             dh += dH_seq[t].T
         z, th = G[t], TC[t]
         i, f, o, g = z[:n], z[n:2 * n], z[2 * n:s3], z[s3:]
-        np.multiply(th, th, out=dct)
-        np.subtract(1, dct, out=dct)
+        xp.multiply(th, th, out=dct)
+        xp.subtract(1, dct, out=dct)
         dct *= o
         dct *= dh
         dct += dc                                   # dc_t
-        np.multiply(dct, g, out=dz[:n])             # di (before sigma')
-        np.multiply(dct, CT[t], out=dz[n:2 * n])    # df
-        np.multiply(dh, th, out=dz[2 * n:s3])       # do
-        np.subtract(1, z[:s3], out=t1)
+        xp.multiply(dct, g, out=dz[:n])             # di (before sigma')
+        xp.multiply(dct, CT[t], out=dz[n:2 * n])    # df
+        xp.multiply(dh, th, out=dz[2 * n:s3])       # do
+        xp.subtract(1, z[:s3], out=t1)
         t1 *= z[:s3]
         dz[:s3] *= t1                               # sigma' = s (1 - s) for i, f, o at once
-        np.multiply(g, g, out=t2)
-        np.subtract(1, t2, out=t2)
+        xp.multiply(g, g, out=t2)
+        xp.subtract(1, t2, out=t2)
         t2 *= i
-        np.multiply(dct, t2, out=dz[s3:])           # dg = dc i (1 - g^2)
-        np.multiply(dct, f, out=dc)                 # dc_{t-1}
-        np.matmul(uq, dz, out=dh)                   # dh_{t-1}
+        xp.multiply(dct, t2, out=dz[s3:])           # dg = dc i (1 - g^2)
+        xp.multiply(dct, f, out=dc)                 # dc_{t-1}
+        xp.matmul(uq, dz, out=dh)                   # dh_{t-1}
         dZ[:, t] = dz
     dZ2 = dZ.reshape(4 * n, T * N)
     gx = gw = gu = gb = None
@@ -174,7 +181,7 @@ def backward(fn, dH_last, dH_seq, g_c, w, u, need_x, need_w, need_u, need_b):
         lo = 0 if need_u else n if need_w else n + D
         hi = n + D + 1 if need_b else n + D if need_w else n
         hx = HX[:-1, lo:hi].transpose(1, 0, 2).reshape(-1, T * N)  # (rows, T N), one copy
-        g = np.take(hx @ dZ2.T, inv, axis=1)                      # (rows, 4n), C-contiguous
+        g = xp.take(hx @ dZ2.T, inv, axis=1)                      # (rows, 4n), C-contiguous
         gu = g[:n] if need_u else None
         gw = g[n - lo:n + D - lo] if need_w else None
         gb = g[-1] if need_b else None
@@ -187,12 +194,13 @@ def gru_forward(fn, xt, w, u, b, h0):
     T, N, _ = xt.shape
     n = u.shape[0]
     dt = xt.dtype
-    G = np.matmul(w.T, xt.transpose(0, 2, 1))   # (T, 3n, N)
+    xp = get_array_module(xt)
+    G = xp.matmul(w.T, xt.transpose(0, 2, 1))   # (T, 3n, N)
     if b is not None:
         G += b[0][:, None]
-    uT = np.ascontiguousarray(u.T)               # (3n, n)
-    REC = np.empty((T, 3 * n, N), dt)            # h U + b_rec of every step (rh is kept for backward)
-    HT = np.empty((T + 1, n, N), dt)
+    uT = xp.ascontiguousarray(u.T)               # (3n, n)
+    REC = xp.empty((T, 3 * n, N), dt)            # h U + b_rec of every step (rh is kept for backward)
+    HT = xp.empty((T + 1, n, N), dt)
     HT[0] = 0 if h0 is None else h0.T
     K = _kernels(xt, u)
     fn.tK = K
@@ -200,7 +208,7 @@ def gru_forward(fn, xt, w, u, b, h0):
         step = K.gru_step32 if dt == np.float32 else K.gru_step64
         for t in range(T):
             rec = REC[t]
-            np.matmul(uT, HT[t], out=rec)
+            xp.matmul(uT, HT[t], out=rec)
             if b is not None:
                 rec += b[1][:, None]
             step(G[t].reshape(-1), rec.reshape(-1), HT[t].reshape(-1), HT[t + 1].reshape(-1))
@@ -208,21 +216,21 @@ def gru_forward(fn, xt, w, u, b, h0):
         return HT
     for t in range(T):
         rec, x_t = REC[t], G[t]
-        np.matmul(uT, HT[t], out=rec)
+        xp.matmul(uT, HT[t], out=rec)
         if b is not None:
             rec += b[1][:, None]
         zr = x_t[:2 * n]                         # the gates overwrite the input projection in place
         zr += rec[:2 * n]
         zr *= 0.5
-        np.tanh(zr, out=zr)
+        xp.tanh(zr, out=zr)
         zr *= 0.5
         zr += 0.5                                # sigma via tanh
         hh = x_t[2 * n:]
         tmp = HT[t + 1]
-        np.multiply(zr[n:], rec[2 * n:], out=tmp)  # r rh
+        xp.multiply(zr[n:], rec[2 * n:], out=tmp)  # r rh
         hh += tmp
-        np.tanh(hh, out=hh)
-        np.subtract(HT[t], hh, out=tmp)
+        xp.tanh(hh, out=hh)
+        xp.subtract(HT[t], hh, out=tmp)
         tmp *= zr[:n]
         tmp += hh                                # h = hh + z (h_prev - hh)
     fn.tG, fn.tREC, fn.tHT, fn.txt = G, REC, HT, xt
@@ -234,48 +242,49 @@ def gru_backward(fn, dH_last, dH_seq, w, u, need_x, need_w, need_u, need_b):
     T, n3, N = G.shape
     n = n3 // 3
     dt = HT.dtype
-    dX = scratch("gru.dX", (n3, T, N), dt)  # input-projection pre-activation gradients, (3n, T N) as a free reshape
-    dR = scratch("gru.dR", (n3, T, N), dt)  # recurrent-projection pre-activation gradients
-    dh = np.zeros((n, N), dt)
+    xp = get_array_module(HT)
+    dX = scratch("gru.dX", (n3, T, N), dt, xp)  # input-projection pre-activation gradients, (3n, T N) as a free reshape
+    dR = scratch("gru.dR", (n3, T, N), dt, xp)  # recurrent-projection pre-activation gradients
+    dh = xp.zeros((n, N), dt)
     if dH_last is not None:
         dh += dH_last.T
-    drc = np.empty((n3, N), dt)
-    dah = np.empty((n, N), dt)
-    t1 = np.empty((n, N), dt)
-    uc = np.ascontiguousarray(u)      # (n, 3n): dh_prev = U drc
+    drc = xp.empty((n3, N), dt)
+    dah = xp.empty((n, N), dt)
+    t1 = xp.empty((n, N), dt)
+    uc = xp.ascontiguousarray(u)      # (n, 3n): dh_prev = U drc
     K = fn.tK
-    dhz = np.empty((n, N), dt)
+    dhz = xp.empty((n, N), dt)
     for t in range(T - 1 if K is not None else -1, -1, -1):  # compiled (ops/jit.py)
         if dH_seq is not None:
             dh += dH_seq[t].T
         K.gru_step_grad(G[t], REC[t][2 * n:], HT[t], dh, dR, dX, t, dhz)
-        np.matmul(uc, dR[:, t], out=t1)
-        np.add(dhz, t1, out=dh)                    # dh_prev = dh z + U drc
+        xp.matmul(uc, dR[:, t], out=t1)
+        xp.add(dhz, t1, out=dh)                    # dh_prev = dh z + U drc
     for t in range(T - 1 if K is None else -1, -1, -1):
         if dH_seq is not None:
             dh += dH_seq[t].T
         g = G[t]
         z, r, hh, rh, hp = g[:n], g[n:2 * n], g[2 * n:], REC[t][2 * n:], HT[t]
-        np.multiply(hh, hh, out=dah)
-        np.subtract(1, dah, out=dah)
-        np.subtract(1, z, out=t1)
+        xp.multiply(hh, hh, out=dah)
+        xp.subtract(1, dah, out=dah)
+        xp.subtract(1, z, out=t1)
         dah *= t1
         dah *= dh                                  # dah = dh (1 - z)(1 - hh^2)
-        np.subtract(hp, hh, out=t1)
+        xp.subtract(hp, hh, out=t1)
         t1 *= dh
-        np.multiply(z, t1, out=drc[:n])
-        np.subtract(1, z, out=t1)
+        xp.multiply(z, t1, out=drc[:n])
+        xp.subtract(1, z, out=t1)
         drc[:n] *= t1                              # dz = dh (h_prev - hh) z (1 - z)
-        np.multiply(dah, rh, out=drc[n:2 * n])
-        np.subtract(1, r, out=t1)
+        xp.multiply(dah, rh, out=drc[n:2 * n])
+        xp.subtract(1, r, out=t1)
         t1 *= r
         drc[n:2 * n] *= t1                         # dr = dah rh r (1 - r)
-        np.multiply(dah, r, out=drc[2 * n:])       # d(rh) = dah r
+        xp.multiply(dah, r, out=drc[2 * n:])       # d(rh) = dah r
         dR[:, t] = drc
         dX[:2 * n, t] = drc[:2 * n]
         dX[2 * n:, t] = dah
         dh *= z
-        np.matmul(uc, drc, out=t1)
+        xp.matmul(uc, drc, out=t1)
         dh += t1                                   # dh_prev = dh z + U drc
     dX2, dR2 = dX.reshape(n3, T * N), dR.reshape(n3, T * N)
     gx = gw = gu = gb = None
@@ -286,8 +295,8 @@ def gru_backward(fn, dH_last, dH_seq, w, u, need_x, need_w, need_u, need_b):
     if need_u:
         gu = HT[:-1].transpose(1, 0, 2).reshape(n, T * N) @ dR2.T
     if need_b:
-        ones = np.ones(T * N, dt)
-        gb = np.stack([dX2 @ ones, dR2 @ ones])   # row sums as GEMVs (both cores)
+        ones = xp.ones(T * N, dt)
+        gb = xp.stack([dX2 @ ones, dR2 @ ones])   # row sums as GEMVs (both cores)
     return gx, gw, gu, gb, dh.T
 
 
@@ -311,10 +320,11 @@ def _cut(a, lo, hi, axis=0):
 
 def _outputs(HTs, return_sequences):
     """(N, T, n) sequence or (N, n) last state, and the (N, n) last state, from the chains' (T+1, n, Nk)."""
-    last = np.concatenate([HT[-1].T for HT in HTs], axis=0)
+    xp = get_array_module(HTs[0])
+    last = xp.concatenate([HT[-1].T for HT in HTs], axis=0)
     if not return_sequences:
         return last, last.copy()
-    return np.concatenate([HT[1:].transpose(2, 0, 1) for HT in HTs], axis=0), last
+    return xp.concatenate([HT[1:].transpose(2, 0, 1) for HT in HTs], axis=0), last
 
 
 def lstm_forward(fn, xt, w, u, b, h0, c0, return_sequences):

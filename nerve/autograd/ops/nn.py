@@ -8,7 +8,7 @@ still spin after the GEMM, and a second kernel thread would wait for them; measu
 """
 import numpy as np
 
-from . import jit
+from . import gpu, jit
 from ..function import Function
 from .activation import _sigmoid
 
@@ -35,6 +35,8 @@ class DenseFn(Function):
         K = self.kernels = _fused(x2, w, b, activation)
         if K is not None:
             K.bias_act(z, b, activation == "relu")  # z = max(z + b, 0) or z + b, in place
+        elif activation == "relu" and b is not None and gpu.kernels(z) is not None and b.dtype == z.dtype:
+            gpu.kernels(z).bias_relu(b, z)  # one CuPy kernel: z = max(z + b, 0)
         else:
             if b is not None:
                 z += b
@@ -60,7 +62,8 @@ class DenseFn(Function):
             if needs[2]:
                 gb = sums[0]
         elif a == "relu":
-            d = g * (out > 0)
+            G = gpu.kernels(g)
+            d = G.relu_grad(g, out) if G is not None and g.dtype == out.dtype else g * (out > 0)
         elif a == "sigmoid":
             d = g * out * (1 - out)
         elif a == "tanh":

@@ -5,6 +5,7 @@ it evenly over the window's valid (unpadded) elements, as Keras/TensorFlow do.
 """
 import numpy as np
 
+from ...backend import get_array_module
 from ..function import Function
 from . import chains
 from .conv import Conv2DFn, _kernels, col2im, conv_out_len, windows
@@ -52,9 +53,10 @@ class MaxPool2DFn(Function):
             # arg = index of the first maximal view, updated by uint8 arithmetic arg += [v > out] * (k - arg)
             views = [x[:, i: i + oh * sh: sh, j: j + ow * sw: sw, :] for i in range(kh) for j in range(kw)]
             out = views[0].copy()
-            arg = np.zeros(out.shape, np.uint8) if kh * kw < 256 else None
+            xp = get_array_module(x)
+            arg = xp.zeros(out.shape, np.uint8) if kh * kw < 256 else None
             if arg is not None:
-                tmp, m = np.empty(out.shape, np.uint8), np.empty(out.shape, bool)
+                tmp, m = xp.empty(out.shape, np.uint8), xp.empty(out.shape, bool)
             for k, v in enumerate(views[1:], start=1):
                 if arg is not None:
                     np.greater(v, out, out=m)
@@ -98,7 +100,8 @@ class MaxPool2DFn(Function):
         if self.fast == 2:  # 2x2 tournament: route g down the winning branch of each comparison
             f01, f23, fb = self.flags
             h, w = xshape[1], xshape[2]
-            gx = (np.empty if (oh * 2, ow * 2) == (h, w) else np.zeros)(xshape, g.dtype)
+            xp = get_array_module(g)
+            gx = (xp.empty if (oh * 2, ow * 2) == (h, w) else xp.zeros)(xshape, g.dtype)
             sl = [(slice(None), slice(i, i + oh * 2, 2), slice(j, j + ow * 2, 2), slice(None))
                   for i in range(2) for j in range(2)]
             gb = g * fb                        # to the bottom pair
@@ -111,8 +114,9 @@ class MaxPool2DFn(Function):
         if self.fast:
             x, out, arg = self.x, self.out, self.arg
             h, w = xshape[1], xshape[2]
-            gx = (np.empty if (oh * sh, ow * sw) == (h, w) else np.zeros)(xshape, g.dtype)
-            taken = None if arg is not None else np.zeros(out.shape, bool)
+            xp = get_array_module(g)
+            gx = (xp.empty if (oh * sh, ow * sw) == (h, w) else xp.zeros)(xshape, g.dtype)
+            taken = None if arg is not None else xp.zeros(out.shape, bool)
             k = 0
             for i in range(kh):
                 for j in range(kw):
@@ -127,7 +131,7 @@ class MaxPool2DFn(Function):
                     k += 1
             return gx, None, None, None
         n, c = xshape[0], xshape[3]
-        onehot = np.zeros((n, oh, ow, c, kh * kw), g.dtype)
+        onehot = get_array_module(g).zeros((n, oh, ow, c, kh * kw), g.dtype)
         np.put_along_axis(onehot, self.arg[..., None], g[..., None], axis=-1)
         dcols = onehot.reshape(n, oh, ow, c, kh, kw).transpose(0, 1, 2, 4, 5, 3)
         dxp = col2im(dcols, self.pshape, kh, kw, sh, sw, 1, 1, oh, ow)
@@ -142,7 +146,7 @@ class AvgPool2DFn(Function):
         xp_ = np.pad(x, ((0, 0), ph, pw, (0, 0))) if padding == "same" else x
         s = windows(xp_, kh, kw, sh, sw, 1, 1, oh, ow).sum(axis=(3, 4))
         if padding == "same":  # divide by the number of real (unpadded) elements in each window
-            ones = np.pad(np.ones((1, h, w, 1), x.dtype), ((0, 0), ph, pw, (0, 0)))
+            ones = np.pad(get_array_module(x).ones((1, h, w, 1), x.dtype), ((0, 0), ph, pw, (0, 0)))
             count = windows(ones, kh, kw, sh, sw, 1, 1, oh, ow).sum(axis=(3, 4))
         else:
             count = np.asarray(kh * kw, x.dtype)

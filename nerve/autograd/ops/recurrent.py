@@ -8,34 +8,36 @@ Arrays are time-major inside: (T, N, .). A mask (N, T) keeps the state where it 
 Speed trick (LSTM/GRU): sigma(z) = 0.5 + 0.5 tanh(z / 2), so the sigmoid columns of W, U, b are scaled
 by 1/2 once per call and every step needs a single tanh over all gate columns.
 """
-import numpy as np
-
+from ...backend import get_array_module
 from ..function import Function
 from . import lstm_t
 
 
 def _time_major(x, go_backwards):
+    xp = get_array_module(x)
     xt = x.transpose(1, 0, 2)
     if go_backwards:
         xt = xt[::-1]
-    return np.ascontiguousarray(xt)
+    return xp.ascontiguousarray(xt)
 
 
 def _mask_tm(mask, go_backwards, dtype):
     if mask is None:
         return None
-    m = np.asarray(mask, bool).T
+    xp = get_array_module(mask)
+    m = xp.asarray(mask, bool).T
     if go_backwards:
         m = m[::-1]
-    return np.ascontiguousarray(m)[..., None].astype(dtype)  # (T, N, 1)
+    return xp.ascontiguousarray(m)[..., None].astype(dtype)  # (T, N, 1)
 
 
 def _outputs(hs, return_sequences, zero_masked, m):
+    xp = get_array_module(hs)
     if return_sequences:
         seq = hs[1:]
         if zero_masked and m is not None:
             seq = seq * m
-        return np.ascontiguousarray(seq.transpose(1, 0, 2))
+        return xp.ascontiguousarray(seq.transpose(1, 0, 2))
     return hs[-1].copy()
 
 
@@ -50,7 +52,8 @@ class _RNNBase(Function):
 
     def _seq_grad(self, g_out, g_h, T, N, u, dtype):
         """Per-step gradient w.r.t. h_t from the outputs (sequence or last) and the returned final state."""
-        dH = np.zeros((T, N, u), dtype)
+        xp = get_array_module(self.w)
+        dH = xp.zeros((T, N, u), dtype)
         if g_out is not None:
             if self.return_sequences:
                 gs = g_out.transpose(1, 0, 2)
@@ -65,6 +68,7 @@ class _RNNBase(Function):
 
     def _finish(self, dZ, W, hs, N, T):
         """dx = dZ W^T, dW = X^T dZ, dU = H_prev^T dZ, db = sum dZ (one GEMM each)."""
+        xp = get_array_module(dZ)
         k = dZ.shape[-1]
         dZ2 = dZ.reshape(T * N, k)
         gx = gw = None
@@ -72,7 +76,7 @@ class _RNNBase(Function):
             gx = (dZ2 @ W.T).reshape(T, N, -1)
             if self.go_backwards:
                 gx = gx[::-1]
-            gx = np.ascontiguousarray(gx.transpose(1, 0, 2))
+            gx = xp.ascontiguousarray(gx.transpose(1, 0, 2))
         if self.needs[1]:
             gw = self.xt.reshape(T * N, -1).T @ dZ2
         return gx, gw, dZ2
@@ -83,34 +87,36 @@ class SimpleRNNFn(_RNNBase):
     name = "simple_rnn"
 
     def forward(self, x, w, u, b, h0, mask=None, return_sequences=False, go_backwards=False, zero_masked=False):
+        xp = get_array_module(x)
         N, T, _ = x.shape
         n = u.shape[0]
         xt, m = self._setup(x, w, u, b, mask, return_sequences, go_backwards, zero_masked)
         xw = (xt.reshape(T * N, -1) @ w).reshape(T, N, n)
         if b is not None:
             xw += b
-        hs = np.empty((T + 1, N, n), x.dtype)
+        hs = xp.empty((T + 1, N, n), x.dtype)
         hs[0] = 0 if h0 is None else h0
         for t in range(T):
             z = xw[t]
             z += hs[t] @ u
-            np.tanh(z, out=hs[t + 1])
+            xp.tanh(z, out=hs[t + 1])
             if m is not None:  # masked step: keep the previous state
                 hs[t + 1] = hs[t] + m[t] * (hs[t + 1] - hs[t])
         self.hs = hs
         return _outputs(hs, return_sequences, zero_masked, m), hs[-1].copy()
 
     def backward(self, g_out, g_h):
+        xp = get_array_module(self.w)
         hs, u, m = self.hs, self.u, self.m
         T, N, n = hs.shape[0] - 1, hs.shape[1], hs.shape[2]
         dH = self._seq_grad(g_out, g_h, T, N, n, hs.dtype)
-        dZ = np.empty((T, N, n), hs.dtype)
-        dh = np.zeros((N, n), hs.dtype)
+        dZ = xp.empty((T, N, n), hs.dtype)
+        dh = xp.zeros((N, n), hs.dtype)
         for t in range(T - 1, -1, -1):
             dh += dH[t]
             h = hs[t + 1]
             dz = dZ[t]
-            np.multiply(dh, 1 - h * h, out=dz)  # BPTT: dz = dh (1 - h^2)
+            xp.multiply(dh, 1 - h * h, out=dz)  # BPTT: dz = dh (1 - h^2)
             if m is not None:
                 dz *= m[t]
                 dh = dh * (1 - m[t]) + dz @ u.T
@@ -128,38 +134,39 @@ class LSTMFn(_RNNBase):
     name = "lstm"
 
     def forward(self, x, w, u, b, h0, c0, mask=None, return_sequences=False, go_backwards=False, zero_masked=False):
+        xp = get_array_module(x)
         N, T, _ = x.shape
         n = u.shape[0]
         dt = x.dtype
         xt, m = self._setup(x, w, u, b, mask, return_sequences, go_backwards, zero_masked)
         if m is None:  # fast path: feature-major layout, contiguous gate blocks (lstm_t.py)
             return lstm_t.lstm_forward(self, xt, w, u, b, h0, c0, return_sequences)
-        scale = np.full(4 * n, 0.5, dt)
+        scale = xp.full(4 * n, 0.5, dt)
         scale[2 * n:3 * n] = 1.0  # sigmoid columns use tanh(z/2); the cell-candidate column uses tanh(z)
         xw = (xt.reshape(T * N, -1) @ (w * scale)).reshape(T, N, 4 * n)
         if b is not None:
             xw += b * scale
         us = u * scale
         G = xw  # reused in place: after step t, G[t] holds the activated gates i, f, g, o
-        hs = np.empty((T + 1, N, n), dt)
-        cs = np.empty((T + 1, N, n), dt)
-        tc = np.empty((T, N, n), dt)
+        hs = xp.empty((T + 1, N, n), dt)
+        cs = xp.empty((T + 1, N, n), dt)
+        tc = xp.empty((T, N, n), dt)
         hs[0] = 0 if h0 is None else h0
         cs[0] = 0 if c0 is None else c0
         for t in range(T):
             z = G[t]
             z += hs[t] @ us
-            np.tanh(z, out=z)
+            xp.tanh(z, out=z)
             zi, zf, zg, zo = z[:, :n], z[:, n:2 * n], z[:, 2 * n:3 * n], z[:, 3 * n:]
             z[:, :2 * n] *= 0.5
             z[:, :2 * n] += 0.5
             zo *= 0.5
             zo += 0.5
             c = cs[t + 1]
-            np.multiply(zf, cs[t], out=c)
+            xp.multiply(zf, cs[t], out=c)
             c += zi * zg
-            np.tanh(c, out=tc[t])
-            np.multiply(zo, tc[t], out=hs[t + 1])
+            xp.tanh(c, out=tc[t])
+            xp.multiply(zo, tc[t], out=hs[t + 1])
             if m is not None:
                 mt = m[t]
                 hs[t + 1] = hs[t] + mt * (hs[t + 1] - hs[t])
@@ -168,15 +175,16 @@ class LSTMFn(_RNNBase):
         return _outputs(hs, return_sequences, zero_masked, m), hs[-1].copy(), cs[-1].copy()
 
     def backward(self, g_out, g_h, g_c):
+        xp = get_array_module(self.w)
         if self.fast:
             return self._backward_fast(g_out, g_h, g_c)
         G, hs, cs, tc, u, m = self.G, self.hs, self.cs, self.tc, self.u, self.m
         T, N, n = tc.shape
         dt = hs.dtype
         dH = self._seq_grad(g_out, g_h, T, N, n, dt)
-        dZ = np.empty((T, N, 4 * n), dt)
-        dh = np.zeros((N, n), dt)
-        dc = np.zeros((N, n), dt) if g_c is None else g_c.astype(dt, copy=True)
+        dZ = xp.empty((T, N, 4 * n), dt)
+        dh = xp.zeros((N, n), dt)
+        dc = xp.zeros((N, n), dt) if g_c is None else g_c.astype(dt, copy=True)
         uT = u.T
         for t in range(T - 1, -1, -1):
             dh += dH[t]
@@ -193,13 +201,13 @@ class LSTMFn(_RNNBase):
                 dc_in = dc
             # dc_t = dc_{t+1} f_{t+1} + dh o (1 - tanh(c)^2)
             dct = dc_in + dh * o * (1 - th * th)
-            np.multiply(dh, th, out=dz[:, 3 * n:])                 # do = dh tanh(c)
+            xp.multiply(dh, th, out=dz[:, 3 * n:])                 # do = dh tanh(c)
             dz[:, 3 * n:] *= o * (1 - o)                           # through sigma'
-            np.multiply(dct, gg, out=dz[:, :n])                    # di = dc g
+            xp.multiply(dct, gg, out=dz[:, :n])                    # di = dc g
             dz[:, :n] *= i * (1 - i)
-            np.multiply(dct, cs[t], out=dz[:, n:2 * n])            # df = dc c_{t-1}
+            xp.multiply(dct, cs[t], out=dz[:, n:2 * n])            # df = dc c_{t-1}
             dz[:, n:2 * n] *= f * (1 - f)
-            np.multiply(dct, i, out=dz[:, 2 * n:3 * n])            # dg = dc i
+            xp.multiply(dct, i, out=dz[:, 2 * n:3 * n])            # dg = dc i
             dz[:, 2 * n:3 * n] *= 1 - gg * gg                      # through tanh'
             dc = dct * f
             dh = dz @ uT
@@ -215,6 +223,7 @@ class LSTMFn(_RNNBase):
 
 
     def _backward_fast(self, g_out, g_h, g_c):
+        xp = get_array_module(self.w)
         needs = self.needs
         seq = g_out.transpose(1, 0, 2) if (g_out is not None and self.return_sequences) else None
         last = g_out if (g_out is not None and not self.return_sequences) else None
@@ -225,7 +234,7 @@ class LSTMFn(_RNNBase):
         if gx is not None:
             if self.go_backwards:
                 gx = gx[::-1]
-            gx = np.ascontiguousarray(gx.transpose(1, 0, 2))
+            gx = xp.ascontiguousarray(gx.transpose(1, 0, 2))
         gh0 = gh0 if len(needs) > 4 and needs[4] else None
         gc0 = gc0 if len(needs) > 5 and needs[5] else None
         return gx, gw, gu, gb, gh0, gc0
@@ -237,6 +246,7 @@ class GRUFn(_RNNBase):
     name = "gru"
 
     def forward(self, x, w, u, b, h0, mask=None, return_sequences=False, go_backwards=False, zero_masked=False):
+        xp = get_array_module(x)
         N, T, _ = x.shape
         n = u.shape[0]
         dt = x.dtype
@@ -247,12 +257,12 @@ class GRUFn(_RNNBase):
         xw = (xt.reshape(T * N, -1) @ w).reshape(T, N, 3 * n)
         if b_in is not None:
             xw += b_in
-        hs = np.empty((T + 1, N, n), dt)
+        hs = xp.empty((T + 1, N, n), dt)
         hs[0] = 0 if h0 is None else h0
-        Z = np.empty((T, N, n), dt)
-        R = np.empty((T, N, n), dt)
-        HH = np.empty((T, N, n), dt)
-        RH = np.empty((T, N, n), dt)
+        Z = xp.empty((T, N, n), dt)
+        R = xp.empty((T, N, n), dt)
+        HH = xp.empty((T, N, n), dt)
+        RH = xp.empty((T, N, n), dt)
         for t in range(T):
             rec = hs[t] @ u
             if b_rec is not None:
@@ -260,17 +270,17 @@ class GRUFn(_RNNBase):
             x_t = xw[t]
             zr = x_t[:, :2 * n] + rec[:, :2 * n]
             zr *= 0.5
-            np.tanh(zr, out=zr)
+            xp.tanh(zr, out=zr)
             zr *= 0.5
             zr += 0.5  # sigma via tanh
             Z[t], R[t] = zr[:, :n], zr[:, n:]
             RH[t] = rec[:, 2 * n:]
             hh = HH[t]
-            np.multiply(R[t], RH[t], out=hh)
+            xp.multiply(R[t], RH[t], out=hh)
             hh += x_t[:, 2 * n:]
-            np.tanh(hh, out=hh)
+            xp.tanh(hh, out=hh)
             h = hs[t + 1]
-            np.subtract(hs[t], hh, out=h)
+            xp.subtract(hs[t], hh, out=h)
             h *= Z[t]
             h += hh  # h = z h_prev + (1 - z) hh = hh + z (h_prev - hh)
             if m is not None:
@@ -279,6 +289,7 @@ class GRUFn(_RNNBase):
         return _outputs(hs, return_sequences, zero_masked, m), hs[-1].copy()
 
     def backward(self, g_out, g_h):
+        xp = get_array_module(self.w)
         if self.fast:
             needs = self.needs
             seq = g_out.transpose(1, 0, 2) if (g_out is not None and self.return_sequences) else None
@@ -288,15 +299,15 @@ class GRUFn(_RNNBase):
             gx, gw, gu, gb, gh0 = lstm_t.gru_grad(self, last, seq, self.w, self.u, needs[0], needs[1], needs[2],
                                                       self.has_b and needs[3])
             if gx is not None:
-                gx = np.ascontiguousarray((gx[::-1] if self.go_backwards else gx).transpose(1, 0, 2))
+                gx = xp.ascontiguousarray((gx[::-1] if self.go_backwards else gx).transpose(1, 0, 2))
             return gx, gw, gu, gb, gh0 if len(needs) > 4 and needs[4] else None
         hs, Z, R, HH, RH, u, m = self.hs, self.Z, self.R, self.HH, self.RH, self.u, self.m
         T, N, n = Z.shape
         dt = hs.dtype
         dH = self._seq_grad(g_out, g_h, T, N, n, dt)
-        dX = np.empty((T, N, 3 * n), dt)   # gradients of the input-projection pre-activations
-        dRec = np.empty((T, N, 3 * n), dt)  # gradients of the recurrent-projection pre-activations
-        dh = np.zeros((N, n), dt)
+        dX = xp.empty((T, N, 3 * n), dt)   # gradients of the input-projection pre-activations
+        dRec = xp.empty((T, N, 3 * n), dt)  # gradients of the recurrent-projection pre-activations
+        dh = xp.zeros((N, n), dt)
         uT = u.T
         for t in range(T - 1, -1, -1):
             dh += dH[t]
@@ -314,13 +325,13 @@ class GRUFn(_RNNBase):
             dx[:, 2 * n:] = dah
             drc[:, :n] = dzp
             drc[:, n:2 * n] = drp
-            np.multiply(dah, r, out=drc[:, 2 * n:])      # d(rh) = dah r
+            xp.multiply(dah, r, out=drc[:, 2 * n:])      # d(rh) = dah r
             dh = dh * z + drc @ uT
             if m is not None:
                 dh += dh_keep
         gx, gw, dX2 = self._finish(dX, self.w, hs, N, T)
         dRec2 = dRec.reshape(T * N, 3 * n)
         gu = hs[:-1].reshape(T * N, n).T @ dRec2 if self.needs[2] else None
-        gb = np.stack([dX2.sum(axis=0), dRec2.sum(axis=0)]) if self.has_b and self.needs[3] else None
+        gb = xp.stack([dX2.sum(axis=0), dRec2.sum(axis=0)]) if self.has_b and self.needs[3] else None
         gh0 = dh if len(self.needs) > 4 and self.needs[4] else None
         return gx, gw, gu, gb, gh0

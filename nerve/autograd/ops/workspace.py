@@ -11,15 +11,15 @@ import numpy as np
 _local = threading.local()
 
 
-def scratch(name, shape, dtype):
-    """An uninitialised array for ``name`` (a constant string naming the call site)."""
+def scratch(name, shape, dtype, xp=np):
+    """An uninitialised array for ``name`` (a constant string naming the call site) of the array module ``xp``."""
     bufs = getattr(_local, "bufs", None)
     if bufs is None:
         bufs = _local.bufs = {}
-    key = (name, tuple(shape), np.dtype(dtype).str)
+    key = (name, tuple(shape), np.dtype(dtype).str, xp.__name__)
     a = bufs.get(key)
     if a is None:
-        a = bufs[key] = np.empty(shape, dtype)
+        a = bufs[key] = xp.empty(shape, dtype)
     return a
 
 

@@ -1,0 +1,178 @@
+"""Training on the GPU path: models built under ``nerve.device("gpu")`` keep every weight and optimizer slot
+on the device, take NumPy or device batches in fit / evaluate / predict / *_on_batch, and compute what the
+CPU computes.
+
+Without a GPU the device is tests/fakecupy.py: CuPy's rules where host and device meet (no implicit
+conversion, no mixing with host arrays), NumPy's arithmetic, so every loss must equal the CPU NumPy path's
+bit for bit. With a real CuPy and GPU (the `device` machine) the same tests run on it, to a float32
+tolerance (cuBLAS sums in another order)."""
+import os
+import sys
+
+import numpy as np
+import pytest
+
+import nerve
+from nerve import layers as L
+from nerve.autograd.ops import jit
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import fakecupy  # noqa: E402
+
+
+def _real_cupy():
+    try:
+        import cupy
+        return cupy if cupy.cuda.runtime.getDeviceCount() > 0 else None
+    except Exception:
+        return None
+
+
+REAL = _real_cupy()
+
+
+@pytest.fixture
+def cp():
+    """The real CuPy where a GPU is visible, else the strict stand-in (installed for this test only)."""
+    if REAL is not None:
+        yield REAL
+        return
+    fake = fakecupy.install()
+    try:
+        yield fake
+    finally:
+        fakecupy.uninstall()
+
+
+def _check(a, b, exact=True):
+    if REAL is None and exact:
+        np.testing.assert_array_equal(a, b)
+    else:
+        np.testing.assert_allclose(a, b, rtol=2e-4 if REAL is not None else 1e-5, atol=1e-5)
+
+
+def _mlp():
+    return nerve.Sequential([L.Input((6, 5)), L.Flatten(), L.Dense(16, activation="relu"), L.Dense(3)])
+
+
+def _cnn():
+    return nerve.Sequential([L.Input((10, 10, 2)), L.Conv2D(4, 3, activation="relu"), L.MaxPooling2D(),
+                             L.Conv2D(8, 3, activation="relu", padding="same"), L.MaxPooling2D(),
+                             L.Flatten(), L.Dense(3)])
+
+
+def _lstm():
+    return nerve.Sequential([L.Input((7, 5)), L.LSTM(6, return_sequences=True), L.GRU(4), L.Dense(3)])
+
+
+def _text():
+    return nerve.Sequential([L.Input((9,), dtype="int64"), L.Embedding(20, 4), L.SimpleRNN(5), L.Dense(3)])
+
+
+MODELS = {"mlp": (_mlp, (6, 5)), "cnn": (_cnn, (10, 10, 2)), "rnn": (_lstm, (7, 5)), "text": (_text, (9,))}
+
+
+def _data(name, n=48):
+    r = np.random.default_rng(1)
+    shape = MODELS[name][1]
+    x = r.integers(0, 20, (n,) + shape) if name == "text" else r.standard_normal((n,) + shape).astype("float32")
+    return x, r.integers(0, 3, n)
+
+
+def _run(name, where, x, y, to_device=None):
+    """train_on_batch, two fit epochs (shuffled), evaluate, predict: their numbers, on the CPU or the device."""
+    nerve.set_random_seed(3)
+    with nerve.device(where):
+        m = MODELS[name][0]()
+        m.compile(optimizer=nerve.optimizers.Adam(1e-2), loss=nerve.losses.SparseCategoricalCrossentropy(
+            from_logits=True), metrics=["accuracy"])
+    xd, yd = (x, y) if to_device is None else (to_device(x), to_device(y))
+    out = [m.train_on_batch(x[:16], y[:16])]
+    out += [m.fit(xd, yd, batch_size=16, epochs=2, verbose=0, shuffle=True).history["loss"]]
+    out += [m.evaluate(x, y, batch_size=20, verbose=0), m.predict(xd, batch_size=20, verbose=0)]
+    return m, out
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("device_data", [False, True], ids=["host_batches", "device_arrays"])
+def test_training_on_the_device_matches_the_cpu(cp, name, device_data):
+    x, y = _data(name)
+    old = jit.set_enabled(False)  # the CPU reference takes the NumPy path (the device cannot run numba kernels)
+    try:
+        _, ref = _run(name, "cpu", x, y)
+        m, got = _run(name, "gpu", x, y, cp.asarray if device_data else None)
+    finally:
+        jit.set_enabled(old)
+    for w in m.weights:
+        assert isinstance(w.data, cp.ndarray), w.path
+    for s in m.optimizer.variables:  # slots: arrays, or Variables holding them
+        assert isinstance(s if isinstance(s, cp.ndarray) else s.data, cp.ndarray)
+    assert isinstance(got[3], np.ndarray)  # predict hands back host arrays
+    for a, b in zip(got, ref):  # Embedding's gradient is a scatter-add on the device: other summation order
+        _check(np.asarray(a, dtype=float), np.asarray(b, dtype=float), exact=name != "text")
+
+
+def test_weights_follow_the_scope_of_the_layer_not_of_the_build(cp):
+    with nerve.device("gpu"):
+        d = L.Dense(3)
+    d.build((None, 4))  # built outside the scope: still on the device where the layer was made
+    assert isinstance(d.kernel.data, cp.ndarray)
+    assert isinstance(L.Dense(2)(np.ones((1, 3), "float32")).data, np.ndarray)
+
+
+def test_device_name_errors_are_clear():
+    with pytest.raises(ValueError, match="device: argument 'device_name'"):
+        with nerve.device("tpu"):
+            pass
+    with pytest.raises(ValueError, match="device_name"):
+        with nerve.device("gpu:x"):
+            pass
+
+
+def test_gpu_without_cupy_says_what_to_install(monkeypatch):
+    if REAL is not None:
+        pytest.skip("CuPy is installed here")
+    monkeypatch.setitem(sys.modules, "cupy", None)  # import cupy -> ImportError
+    with pytest.raises(RuntimeError, match="needs CuPy"):
+        with nerve.device("gpu"):
+            pass
+
+
+def test_the_stand_in_is_strict(cp):
+    """The fake must refuse what CuPy refuses, or the tests above would prove nothing."""
+    if REAL is not None:
+        pytest.skip("the real CuPy is here")
+    a = cp.ones(3)
+    with pytest.raises(TypeError):
+        np.asarray(a)
+    with pytest.raises(TypeError):
+        a + np.ones(3)
+    assert isinstance(np.exp(a), cp.ndarray) and isinstance(a.sum(), cp.ndarray)
+
+
+@pytest.mark.skipif(REAL is None, reason="the fused CuPy kernels need a real GPU (the stand-in cannot compile CUDA)")
+def test_fused_gpu_kernels_match_the_numpy_expressions():
+    from nerve.autograd.ops import gpu
+    cp = REAL
+    r = np.random.default_rng(0)
+    for dt in (np.float32, np.float64):
+        z, b = r.standard_normal((7, 5)).astype(dt), r.standard_normal(5).astype(dt)
+        z[0, 0] = np.nan
+        K = gpu.kernels(cp.asarray(z))
+        assert K is not None
+        zg = cp.asarray(z)
+        K.bias_relu(cp.asarray(b), zg)
+        np.testing.assert_array_equal(cp.asnumpy(zg), np.maximum(z + b, 0))
+        g = r.standard_normal((7, 5)).astype(dt)
+        np.testing.assert_array_equal(cp.asnumpy(K.relu_grad(cp.asarray(g), zg)), g * (cp.asnumpy(zg) > 0))
+        w, gr, m, v = (r.standard_normal(11).astype(dt) for _ in range(4))
+        v = np.abs(v)
+        wg, mg, vg = cp.asarray(w), cp.asarray(m), cp.asarray(v)
+        c = [dt(0.1), dt(0.001), dt(0.01), dt(1e-7)]
+        K.adam(cp.asarray(gr), *c, wg, mg, vg)
+        m2 = m + (gr - m) * c[0]
+        v2 = v + (gr * gr - v) * c[1]
+        w2 = w - m2 / (np.sqrt(v2) + c[3]) * c[2]
+        tol = 1e-6 if dt == np.float32 else 1e-14
+        for got, want in ((mg, m2), (vg, v2), (wg, w2)):
+            np.testing.assert_allclose(cp.asnumpy(got), want, rtol=tol, atol=tol)
