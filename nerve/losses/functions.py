@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from .. import backend, ops
+from ..autograd.ops import gpu
 from ..autograd.ops import loss as F
 from ..autograd.tensor import Tensor
 
@@ -236,7 +237,9 @@ def categorical_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0, from_l
     return ops.sum(ops.multiply(ops.multiply(ops.power(ops.subtract(1.0, q), float(gamma)), alpha), cce), axis=axis)
 
 
-def _sparse_labels(name, y_true, y_pred, axis, ignore_class):
+def _sparse_labels(name, y_true, y_pred, axis, ignore_class, check_range=True):
+    """Integer labels (int64) checked against y_pred; ``check_range=False`` skips the range check (reading the
+    labels' min and max would wait for the GPU each step: the GPU cross-entropy kernel gives NaN instead)."""
     lab = _data(y_true)
     lab = lab if backend.is_array(lab) else np.asarray(lab)
     ps = tuple(y_pred.shape)
@@ -263,7 +266,7 @@ def _sparse_labels(name, y_true, y_pred, axis, ignore_class):
         valid = lab != ignore_class
         lab = lab * valid
     n = ps[ax]
-    if lab.size:
+    if lab.size and check_range:
         lo, hi = int(lab.min()), int(lab.max())
         if lo < 0 or hi >= n:
             extra = f" (other than ignore_class={ignore_class})" if ignore_class is not None else ""
@@ -279,7 +282,9 @@ def _scce_mean(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
             or y_pred.size == 0:
         return None
     y_pred = _as_pred(y_pred)
-    lab, _ = _sparse_labels("sparse_categorical_crossentropy", y_true, y_pred, axis, ignore_class)
+    on_gpu = axis % y_pred.ndim == y_pred.ndim - 1 and gpu.kernels(y_pred.data) is not None
+    lab, _ = _sparse_labels("sparse_categorical_crossentropy", y_true, y_pred, axis, ignore_class,
+                            check_range=not on_gpu)
     return F.SoftmaxCrossEntropy.apply(y_pred, lab, axis=axis, sparse=True, mean=True)
 
 

@@ -313,6 +313,11 @@ class Mean(Metric):
         super().reset_state()
 
     def result(self):
+        p = self.__dict__.get("_pending")
+        if p is not None and self.total.data == 0:
+            # on the device: total / count without waiting for the GPU (fit asks every step; logs are made Python
+            # numbers where they are shown or at the end of the epoch, as Keras does with its tensors)
+            return p / float(self.count.data)
         self._fold()
         count = self.count.data
         if count.ndim == 0:  # total / count, 0 when count is 0 (divide_no_nan, for scalars)

@@ -129,14 +129,20 @@ class Conv2DFn(Function):
         gx = gw = gb = None
         if self.jit:
             return self._backward_jit(g, need_b)
+        G = gpu.kernels(g2) if g2.dtype == self.w.dtype else None
         if self.act == "relu":
-            G = gpu.kernels(g2)
-            g2 = G.relu_grad(g2, self.out) if G is not None and g2.dtype == self.out.dtype else g2 * (self.out > 0)
+            g2 = G.relu_grad(g2, self.out) if G is not None else g2 * (self.out > 0)
         if self.needs[1]:
             gw = (self.cols.T @ g2).reshape(self.w.shape)
         if need_b:
-            gb = colsum(g2)
-        if self.needs[0] and c < 8:  # few channels: one GEMM, then col2im (kh*kw strided adds)
+            gb = gpu.colsum(g2) if G is not None else colsum(g2)
+        if self.needs[0] and G is not None:  # the GPU: one GEMM, then col2im as one gather kernel (ops/gpu.py)
+            xp = get_array_module(g2)
+            dcols = g2 @ self.w.reshape(kh * kw * c, f).T
+            dxp = xp.empty(pshape, g2.dtype)
+            G.col2im(dcols, pshape[1], pshape[2], c, oh, ow, kh, kw, sh, sw, dh, dw, dxp)
+            gx = dxp[:, ph[0]: pshape[1] - ph[1], pw[0]: pshape[2] - pw[1], :]
+        elif self.needs[0] and c < 8:  # few channels: one GEMM, then col2im (kh*kw strided adds)
             dcols = (g2 @ self.w.reshape(kh * kw * c, f).T).reshape(n, oh, ow, kh, kw, c)
             dxp = col2im(dcols, pshape, kh, kw, sh, sw, dh, dw, oh, ow)
             gx = dxp[:, ph[0]: pshape[1] - ph[1], pw[0]: pshape[2] - pw[1], :]

@@ -6,6 +6,14 @@ elementwise CuPy calls, each of which costs a kernel launch and ~10 us of Python
     relu_grad   d = g [out > 0]                          (g * (out > 0), the NumPy path's product)
     adam        m += (g - m)(1 - b1); v += (g g - v)(1 - b2); w -= m / (sqrt(v) + eps) alpha, in place,
                 the float operations of optimizers/adam.py's NumPy path in the same order
+    maxpool2    2x2 stride-2 max pooling of NHWC x: y and the window index of the maximum, chosen as ops/pool.py's
+                tournament does (max of the top pair, of the bottom pair, then of both; ties keep the first)
+    maxpool2_grad  dx[window arg] = dy, 0 at the other three (one thread per pooled element)
+    col2im      dx_pad[n, y, x, c] = sum over the (i, j) windows that read it of dcols[n, p, q, i, j, c] (a gather:
+                one thread per pixel, no atomics; the same (i, j) order as conv.col2im's adds)
+    softmax_xent  per row: m = max x, e = exp(x - m), s = sum e, loss = log s - (x[label] - m), p = e / s; an
+                out-of-range label gives loss NaN (the device cannot raise without waiting for the GPU)
+    softmax_xent_grad  gx = p ge - [k = label] ge with ge = g / n (SoftmaxCrossEntropy.backward's operations)
 
 Use: ``kernels(a)`` returns the namespace when ``a`` is a CuPy float32/float64 array and the kernels are on
 (``NERVE_GPU_KERNELS=0`` or ``set_enabled(False)`` switches them off), else None: callers then take the
@@ -40,6 +48,21 @@ def kernels(a):
     return _state["mod"]
 
 
+_ONES = {}
+
+
+def colsum(a):
+    """a.sum(axis=0) of a tall (M, F) device array as a GEMV with a cached ones vector (cuBLAS): a reduction over
+    the long axis with only F outputs leaves most of the GPU idle."""
+    key = (a.shape[0], a.dtype.str, type(a))
+    ones = _ONES.get(key)
+    if ones is None:
+        if len(_ONES) > 64:
+            _ONES.clear()
+        ones = _ONES[key] = sys.modules["cupy"].ones(a.shape[0], a.dtype)
+    return ones @ a
+
+
 def _build(cp):
     ek = cp.ElementwiseKernel
     return types.SimpleNamespace(
@@ -49,4 +72,47 @@ def _build(cp):
         adam=ek("T g, T b1c, T b2c, T alpha, T eps", "T w, T m, T v",
                 "T mm = m + (g - m) * b1c; T vv = v + (g * g - v) * b2c; m = mm; v = vv;"
                 "w = w - mm / (sqrt(vv) + eps) * alpha", "nerve_adam"),
+        maxpool2=ek("raw T x, int32 H, int32 W, int32 C, int32 OH, int32 OW", "T y, uint8 arg", """
+            int c = i % C; long long t = i / C; int ow = t % OW; t /= OW; int oh = t % OH; long long n = t / OH;
+            long long b = ((n * H + 2 * oh) * W + 2 * ow) * C + c;
+            T v0 = x[b], v1 = x[b + C], v2 = x[b + (long long)W * C], v3 = x[b + (long long)W * C + C];
+            bool f01 = v1 > v0, f23 = v3 > v2;
+            T top = (v0 != v0) ? v0 : (v1 != v1) ? v1 : (f01 ? v1 : v0);   // np.maximum: NaN wins
+            T bot = (v2 != v2) ? v2 : (v3 != v3) ? v3 : (f23 ? v3 : v2);
+            bool fb = bot > top;
+            y = (top != top) ? top : (bot != bot) ? bot : (fb ? bot : top);
+            arg = fb ? (f23 ? 3 : 2) : (f01 ? 1 : 0);""", "nerve_maxpool2"),
+        maxpool2_grad=ek("T g, uint8 arg, int32 H, int32 W, int32 C, int32 OH, int32 OW", "raw T gx", """
+            int c = i % C; long long t = i / C; int ow = t % OW; t /= OW; int oh = t % OH; long long n = t / OH;
+            long long b = ((n * H + 2 * oh) * W + 2 * ow) * C + c, r = (long long)W * C;
+            gx[b] = arg == 0 ? g : (T)0; gx[b + C] = arg == 1 ? g : (T)0;
+            gx[b + r] = arg == 2 ? g : (T)0; gx[b + r + C] = arg == 3 ? g : (T)0;""", "nerve_maxpool2_grad"),
+        col2im=ek("raw T dcols, int32 PH, int32 PW, int32 C, int32 OH, int32 OW, int32 KH, int32 KW, int32 SH, "
+                  "int32 SW, int32 DH, int32 DW", "T dx", """
+            int c = i % C; long long t = i / C; int xw = t % PW; t /= PW; int yh = t % PH; long long n = t / PH;
+            T s = 0;
+            for (int a = 0; a < KH; a++) {
+                int oy = yh - a * DH;
+                if (oy < 0 || oy % SH != 0 || oy / SH >= OH) continue;
+                oy /= SH;
+                for (int b = 0; b < KW; b++) {
+                    int ox = xw - b * DW;
+                    if (ox < 0 || ox % SW != 0 || ox / SW >= OW) continue;
+                    ox /= SW;
+                    s += dcols[((((n * OH + oy) * OW + ox) * KH + a) * KW + b) * C + c];
+                }
+            }
+            dx = s;""", "nerve_col2im"),
+        softmax_xent=ek("raw T x, int64 label, int32 K", "T loss, raw T p", """
+            long long r = (long long)i * K;
+            T m = x[r];
+            for (int k = 1; k < K; k++) { T v = x[r + k]; m = (v > m || v != v) && m == m ? v : m; }
+            T s = 0;
+            for (int k = 0; k < K; k++) { T e = exp(x[r + k] - m); p[r + k] = e; s += e; }
+            for (int k = 0; k < K; k++) p[r + k] = p[r + k] / s;
+            loss = (label < 0 || label >= K) ? (T)__longlong_as_double(0x7ff8000000000000LL) : log(s) - (x[r + label] - m);""", "nerve_softmax_xent"),
+        softmax_xent_grad=ek("T p, raw int64 label, raw T g, T n, int32 K", "T gx", """
+            T ge = g[0] / n;
+            T v = p * ge;
+            gx = (i % K == label[i / K]) ? v - ge : v;""", "nerve_softmax_xent_grad"),
     )

@@ -18,7 +18,7 @@ import numpy as np
 
 from ... import backend
 from ..function import Function
-from . import jit
+from . import gpu, jit
 from .activation import _sigmoid
 
 
@@ -82,6 +82,15 @@ class SoftmaxCrossEntropy(Function):
                     self.p = p.reshape(x.shape)
                 return loss.reshape(y.shape)
         xp = _xp(x)
+        G = gpu.kernels(x) if sparse and axis == x.ndim - 1 and y.dtype == np.int64 else None
+        if G is not None:  # the GPU: one kernel over the rows (ops/gpu.py); out-of-range labels give NaN
+            x2 = xp.ascontiguousarray(x).reshape(-1, x.shape[-1])
+            p, loss = xp.empty_like(x2), xp.empty(x2.shape[0], x.dtype)
+            G.softmax_xent(x2, xp.ascontiguousarray(y).reshape(-1), x2.shape[1], loss, p)
+            self.y, self.gk = y, G
+            if _needs(self, 0):
+                self.p = p.reshape(x.shape)
+            return loss.reshape(y.shape)
         z = x - x.max(axis=axis, keepdims=True)
         e = xp.exp(z)
         s = e.sum(axis=axis, keepdims=True)
@@ -102,6 +111,11 @@ class SoftmaxCrossEntropy(Function):
         return loss
 
     def backward(self, g):
+        G = self.__dict__.get("gk")
+        if G is not None and self.n is not None and _needs(self, 0) and g.dtype == self.p.dtype:
+            p = self.p.reshape(-1, self.p.shape[-1])  # the GPU: the mean's g / n and (p - onehot) in one kernel
+            gx = G.softmax_xent_grad(p, self.y.reshape(-1), g.reshape(1), g.dtype.type(self.n), p.shape[1])
+            return gx.reshape(self.p.shape), None
         if self.n is not None:  # the mean's gradient g / n, per sample (ops.mean's backward)
             gm = g / self.n
             g = _xp(gm).empty_like(gm, shape=self.loss_shape)

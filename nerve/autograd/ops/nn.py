@@ -73,5 +73,5 @@ class DenseFn(Function):
         gx = (d @ self.w.T).reshape(self.lead + (self.w.shape[0],)) if needs[0] else None
         gw = self.x2.T @ d if needs[1] else None
         if gb is None and self.has_b and needs[2]:
-            gb = d.sum(axis=0)
+            gb = gpu.colsum(d) if gpu.kernels(d) is not None and d.ndim == 2 else d.sum(axis=0)
         return gx, gw, gb, None

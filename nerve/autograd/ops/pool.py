@@ -7,7 +7,7 @@ import numpy as np
 
 from ...backend import get_array_module
 from ..function import Function
-from . import chains
+from . import chains, gpu
 from .conv import Conv2DFn, _kernels, col2im, conv_out_len, windows
 
 
@@ -38,6 +38,13 @@ class MaxPool2DFn(Function):
             chains.each(n, lambda lo, hi, serial: (K.serial if serial else K).maxpool(x[lo:hi], kh, kw, out[lo:hi],
                                                                                         arg[lo:hi]))
             self.x, self.K, self.fast = x, K, 3
+            return out
+        G = gpu.kernels(x) if padding == "valid" and (kh, kw) == (sh, sw) == (2, 2) else None
+        if G is not None:  # the GPU: the tournament below in one CuPy kernel (ops/gpu.py)
+            xp = get_array_module(x)
+            out, arg = xp.empty((n, oh, ow, c), x.dtype), xp.empty((n, oh, ow, c), np.uint8)
+            G.maxpool2(xp.ascontiguousarray(x), h, w, c, oh, ow, out, arg)
+            self.arg, self.G, self.fast = arg, G, 4
             return out
         if padding == "valid" and (kh, kw) == (sh, sw) == (2, 2):
             # 2x2 windows (the common case): a tournament of three maxima; three boolean "right one wins" flags
@@ -96,6 +103,12 @@ class MaxPool2DFn(Function):
             else:
                 chains.each(xshape[0], lambda lo, hi, serial: (K.serial if serial else K).maxpool_grad(
                     g[lo:hi], arg[lo:hi], kh, kw, gx[lo:hi]))
+            return gx, None, None, None
+        if self.fast == 4:
+            xp = get_array_module(g)
+            h, w = xshape[1], xshape[2]
+            gx = (xp.empty if (oh * 2, ow * 2) == (h, w) else xp.zeros)(xshape, g.dtype)
+            self.G.maxpool2_grad(xp.ascontiguousarray(g), self.arg, h, w, xshape[3], oh, ow, gx)
             return gx, None, None, None
         if self.fast == 2:  # 2x2 tournament: route g down the winning branch of each comparison
             f01, f23, fb = self.flags
