@@ -36,6 +36,22 @@ def as_strided(x, shape, strides):
     return get_array_module(x).lib.stride_tricks.as_strided(x, shape, strides)
 
 
+def as_array(x, dtype=None):
+    """``x`` as an array: NumPy and CuPy arrays stay where they are (cast to ``dtype`` if given), anything else
+    becomes a NumPy array (the device-neutral ``np.asarray``)."""
+    if is_array(x):
+        return x if dtype is None or x.dtype == np.dtype(dtype) else x.astype(dtype)
+    return np.asarray(x, dtype)
+
+
+def like(ref, a):
+    """Host data ``a`` on the device of the array ``ref`` (random masks and noise are drawn on the host from
+    the one Generator, so a seed gives the same numbers on the CPU and the GPU)."""
+    if type(ref) is np.ndarray or not is_array(ref):
+        return a
+    return get_array_module(ref).asarray(a)
+
+
 def is_array(x):
     if isinstance(x, np.ndarray):
         return True

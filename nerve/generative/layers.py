@@ -31,7 +31,7 @@ class Sampling(_Stochastic):
         if tuple(z_mean.shape) != tuple(z_log_var.shape):
             raise ValueError(f"Sampling '{self.name}': z_mean and z_log_var must have the same shape, got "
                              f"{tuple(z_mean.shape)} and {tuple(z_log_var.shape)}")
-        eps = _normal(self._rng(), tuple(z_mean.shape), z_mean.data.dtype)
+        eps = backend.like(z_mean.data, _normal(self._rng(), tuple(z_mean.shape), z_mean.data.dtype))
         return ops.add(z_mean, ops.multiply(ops.exp(ops.multiply(z_log_var, 0.5)), eps))
 
     def compute_output_shape(self, input_shape):
@@ -50,7 +50,7 @@ class MaskingNoise(_Stochastic):
         if not training or self.rate == 0.0:
             return inputs
         keep = self._rng().random(tuple(inputs.shape), dtype=np.float32) >= self.rate
-        return ops.multiply(inputs, keep.astype(inputs.data.dtype))
+        return ops.multiply(inputs, backend.like(inputs.data, keep.astype(inputs.data.dtype)))
 
     def get_config(self):
         cfg = super().get_config()

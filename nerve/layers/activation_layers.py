@@ -1,7 +1,7 @@
 """Activation layers (Keras 3): Activation, ReLU, LeakyReLU, PReLU, ELU, Softmax."""
 import numpy as np
 
-from .. import activations, constraints, initializers, ops, regularizers
+from .. import activations, backend, constraints, initializers, ops, regularizers
 from ..autograd.tensor import Tensor
 from ..saving.registry import register, serialize
 from .layer import InputSpec, Layer
@@ -166,7 +166,7 @@ class Softmax(_Elementwise):
     def call(self, inputs, mask=None):
         m = None
         if mask is not None:
-            md = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+            md = mask.data if isinstance(mask, Tensor) else backend.as_array(mask)
             m = md.astype(inputs.dtype)
             while m.ndim < inputs.ndim:  # a per-step mask (batch, steps) covers whole rows
                 m = m[..., None]

@@ -5,7 +5,7 @@ rows that were read, dE = sum over positions p with idx[p] = k of dY[p] (repeate
 """
 import numpy as np
 
-from .. import constraints, initializers, regularizers
+from .. import backend, constraints, initializers, regularizers
 from ..backend import get_array_module
 from ..autograd.function import Function
 from ..autograd.ops import jit
@@ -85,7 +85,7 @@ class Embedding(Layer):
             self._initial_weights = None
 
     def _indices(self, inputs):
-        x = inputs.data if isinstance(inputs, Tensor) else np.asarray(inputs)
+        x = inputs.data if isinstance(inputs, Tensor) else backend.as_array(inputs)
         if x.dtype.kind == "f":
             if not np.all(np.isfinite(x)) or np.any(x != np.round(x)):
                 raise ValueError(f"Embedding '{self.name}': expected integer indices, got non-integer float values")
@@ -104,7 +104,7 @@ class Embedding(Layer):
     def compute_mask(self, inputs, mask=None):
         if not self.mask_zero:
             return None
-        x = inputs.data if isinstance(inputs, Tensor) else np.asarray(inputs)
+        x = inputs.data if isinstance(inputs, Tensor) else backend.as_array(inputs)
         return Tensor._make(x != 0, None, 0)
 
     def compute_output_shape(self, input_shape):

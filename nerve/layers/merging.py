@@ -5,7 +5,7 @@ batch axis, then sizes of 1 broadcast against the others.
 """
 import numpy as np
 
-from .. import ops
+from .. import backend, ops
 from ..autograd.tensor import Tensor
 from ..saving.registry import register
 from .layer import Layer
@@ -25,7 +25,7 @@ def _fold(op, xs):
 
 
 def _mdata(m):
-    return m.data if isinstance(m, Tensor) else np.asarray(m)
+    return m.data if isinstance(m, Tensor) else backend.as_array(m)
 
 
 class Merge(Layer):
@@ -216,7 +216,7 @@ class Concatenate(Merge):
         for x, m in zip(inputs, mask):
             xs = tuple(x.shape)
             if m is None:
-                ms.append(np.ones(xs, bool))
+                ms.append(backend.like(_mdata(x), np.ones(xs, bool)))
             else:
                 md = _mdata(m).astype(bool)
                 if md.ndim < len(xs):

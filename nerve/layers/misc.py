@@ -1,7 +1,7 @@
 """Small utility layers (Keras 3): Masking and Identity."""
 import numpy as np
 
-from .. import ops
+from .. import backend, ops
 from ..autograd.tensor import Tensor
 from ..saving.registry import register
 from .layer import Layer
@@ -18,7 +18,7 @@ class Masking(Layer):
         self.supports_masking = True
 
     def _keep(self, inputs):
-        x = inputs.data if isinstance(inputs, Tensor) else np.asarray(inputs)
+        x = inputs.data if isinstance(inputs, Tensor) else backend.as_array(inputs)
         return np.any(x != self.mask_value, axis=-1)
 
     def compute_mask(self, inputs, mask=None):

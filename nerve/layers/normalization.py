@@ -8,7 +8,7 @@ it uses the moving statistics. Weights in Keras order: gamma, beta, moving_mean,
 """
 import numpy as np
 
-from .. import constraints, initializers, ops, regularizers
+from .. import backend, constraints, initializers, ops, regularizers
 from ..autograd.tensor import Tensor
 from ..autograd.ops.norm import batch_norm_infer, batch_norm_train, layer_norm
 from ..saving.registry import register, serialize
@@ -149,7 +149,7 @@ class BatchNormalization(_NormBase):
         self.built = True
 
     def call(self, inputs, training=None, mask=None):
-        md = None if mask is None else mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+        md = None if mask is None else mask.data if isinstance(mask, Tensor) else backend.as_array(mask)
         if md is not None and md.ndim != inputs.ndim - 1:
             raise ValueError(f"BatchNormalization '{self.name}': the mask must have one axis less than the input, "
                              f"got mask of shape {tuple(md.shape)} for input of shape {tuple(inputs.shape)}")
@@ -218,7 +218,7 @@ class BatchNormalization(_NormBase):
 
     def _masked_train(self, x, mask, gamma, beta):
         """Keras' weighted moments: positions where mask is False do not enter the statistics."""
-        w = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+        w = mask.data if isinstance(mask, Tensor) else backend.as_array(mask)
         w = w.astype(x.dtype)
         while w.ndim < x.ndim:
             w = w[..., None]

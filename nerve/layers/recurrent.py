@@ -15,7 +15,7 @@ state). With ``go_backwards`` the sequence is read from the end and a returned s
 """
 import numpy as np
 
-from .. import ops
+from .. import backend, ops
 from ..autograd.ops.recurrent import GRUFn, LSTMFn, SimpleRNNFn
 from ..autograd.tensor import Tensor
 from ..saving.registry import deserialize, register, serialize
@@ -30,7 +30,7 @@ def _as_mask(mask):
     if mask is None:
         return None
     m = mask.data if isinstance(mask, Tensor) else mask
-    return np.asarray(m, bool)
+    return backend.as_array(m, bool)
 
 
 @register("layers")
@@ -104,7 +104,7 @@ class RNN(Layer):
                                  f"{len(self._state_sizes)} state tensor(s), got {len(init)}")
             out = []
             for s, size in zip(init, self._state_sizes):
-                s = s if isinstance(s, Tensor) else Tensor._make(np.asarray(s, self.dtype), None, 0)
+                s = s if isinstance(s, Tensor) else Tensor._make(backend.as_array(s, self.dtype), None, 0)
                 if tuple(s.shape) != (n, size):
                     raise ValueError(f"{type(self).__name__} '{self.name}': initial state expected shape "
                                      f"{(n, size)}, got {tuple(s.shape)}")
@@ -234,7 +234,7 @@ class _FusedRNN(RNN):
         if training and c.dropout > 0:  # one input mask per sequence, shared across timesteps
             c.reset_dropout_mask()
             dm = c.get_dropout_mask(Tensor._make(np.empty((x.shape[0], x.shape[2]), x.dtype), None, 0))
-            x = x * dm[:, None, :]
+            x = x * backend.like(x.data, dm)[:, None, :]
         init = init or [None] * len(self._state_sizes)
         kw = dict(return_sequences=self.return_sequences, go_backwards=self.go_backwards,
                   zero_masked=self.zero_output_for_mask)
@@ -242,7 +242,7 @@ class _FusedRNN(RNN):
         out = res[0]
         if mask is not None and init[0] is not None and not self.zero_output_for_mask:
             # Keras: before the first unmasked step the output is zeros (not the held initial state)
-            seen = np.logical_or.accumulate(mask[:, ::-1] if self.go_backwards else mask, axis=1)
+            seen = (mask[:, ::-1] if self.go_backwards else mask).cumsum(axis=1) > 0  # any step so far (NumPy/CuPy)
             keep = seen[..., None] if self.return_sequences else seen[:, -1:]
             if not keep.all():
                 out = out * keep.astype(out.dtype)

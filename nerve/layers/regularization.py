@@ -82,7 +82,7 @@ class Dropout(_Stochastic):
             mask = np.zeros(shape, dtype=inputs.dtype)
         else:
             mask = keep.astype(inputs.dtype) * np.asarray(1.0 / (1.0 - self.rate), dtype=inputs.dtype)
-        return ops.multiply(inputs, mask)
+        return ops.multiply(inputs, backend.like(inputs.data, mask))
 
     def get_config(self):
         cfg = super().get_config()
@@ -103,7 +103,7 @@ class GaussianNoise(_Stochastic):
             return inputs
         noise = _normal(self._rng(), tuple(inputs.shape), inputs.dtype)
         noise *= inputs.dtype.type(self.stddev)
-        return ops.add(inputs, noise)
+        return ops.add(inputs, backend.like(inputs.data, noise))
 
     def get_config(self):
         cfg = super().get_config()
@@ -126,7 +126,7 @@ class GaussianDropout(_Stochastic):
         noise = _normal(self._rng(), tuple(inputs.shape), inputs.dtype)
         noise *= inputs.dtype.type(std)
         noise += 1
-        return ops.multiply(inputs, noise)
+        return ops.multiply(inputs, backend.like(inputs.data, noise))
 
     def get_config(self):
         cfg = super().get_config()

@@ -142,7 +142,8 @@ class RepeatVector(Layer):
 
     def call(self, inputs):
         # (batch, 1, features) * ones(1, n, 1): broadcasting repeats; the gradient sums over the n copies
-        return ops.multiply(ops.expand_dims(inputs, 1), np.ones((1, self.n, 1), dtype=inputs.dtype))
+        ones = backend.like(inputs.data, np.ones((1, self.n, 1), dtype=inputs.dtype))
+        return ops.multiply(ops.expand_dims(inputs, 1), ones)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.n, input_shape[1])

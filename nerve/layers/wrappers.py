@@ -1,7 +1,7 @@
 """Layer wrappers (Keras 3): Bidirectional and TimeDistributed."""
 import numpy as np
 
-from .. import ops
+from .. import backend, ops
 from ..autograd.tensor import Tensor
 from ..saving.registry import deserialize, register, serialize
 from .layer import Layer
@@ -193,7 +193,7 @@ class TimeDistributed(Layer):
         if "training" in names or has_var_kw:
             kw["training"] = training
         if mask is not None and "mask" in names:
-            m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+            m = mask.data if isinstance(mask, Tensor) else backend.as_array(mask)
             kw["mask"] = Tensor._make(m.reshape(n * t, *m.shape[2:]), None, 0)
         y = self.layer(flat, **kw)
         return ops.reshape(y, (n, t) + tuple(y.shape[1:]))

@@ -210,3 +210,49 @@ def test_fused_gpu_ops_match_the_generic_device_path(case):
             gpu.set_enabled(old)
     for a, b in zip(*outs):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def _layer_cases():
+    r = np.random.default_rng(0)
+    img = r.standard_normal((32, 8, 8, 3)).astype("float32")
+    seq = r.standard_normal((32, 6, 4)).astype("float32")
+    tok = r.integers(0, 12, (32, 7))
+    tok[:, -2:] = 0
+    vec = r.standard_normal((32, 10)).astype("float32")
+    return {
+        "dropout_noise": (vec, lambda: [L.Dense(8, activation="relu"), L.Dropout(0.5), L.GaussianNoise(0.1),
+                                        L.GaussianDropout(0.2), L.Dense(3)]),
+        "batch_layer_norm": (vec, lambda: [L.Dense(8), L.BatchNormalization(), L.Activation("relu"),
+                                           L.LayerNormalization(), L.Dense(3, kernel_regularizer="l2")]),
+        "conv_same_avg_transpose": (img, lambda: [L.Conv2D(4, 3, padding="same", strides=2), L.AveragePooling2D(),
+                                                  L.Conv2DTranspose(4, 3, strides=2), L.UpSampling2D(),
+                                                  L.MaxPooling2D(3, padding="same"), L.GlobalAveragePooling2D(),
+                                                  L.Dense(3)]),
+        "conv1d_bidirectional": (seq, lambda: [L.Conv1D(5, 3, activation="relu", padding="same"),
+                                               L.Bidirectional(L.LSTM(4, dropout=0.2, return_sequences=True)),
+                                               L.SimpleRNN(4, go_backwards=True), L.RepeatVector(2), L.Flatten(),
+                                               L.Dense(3)]),
+        "masked_rnn": (tok, lambda: [L.Embedding(12, 4, mask_zero=True), L.LSTM(5, return_sequences=True),
+                                     L.GRU(4), L.Dense(3)]),
+    }
+
+
+@pytest.mark.parametrize("case", sorted(_layer_cases()))
+def test_more_layers_train_on_the_device_as_on_the_cpu(cp, case):
+    """Stochastic layers draw on the host from the one Generator and move the draw to the device: same numbers."""
+    x, make = _layer_cases()[case]
+    y = np.random.default_rng(1).integers(0, 3, len(x))
+    old = jit.set_enabled(False)
+    res = []
+    try:
+        for where in ("cpu", "gpu"):
+            nerve.set_random_seed(1)
+            with nerve.device(where):
+                m = nerve.Sequential([L.Input(x.shape[1:], dtype=x.dtype)] + make())
+                m.compile(optimizer="rmsprop", loss=nerve.losses.SparseCategoricalCrossentropy(from_logits=True))
+            h = m.fit(x, y, batch_size=16, epochs=2, verbose=0)
+            res.append([h.history["loss"], m.evaluate(x, y, verbose=0), m.predict(x[:4], verbose=0)])
+    finally:
+        jit.set_enabled(old)
+    for a, b in zip(*res):
+        _check(np.asarray(b, dtype=float), np.asarray(a, dtype=float), exact=case != "masked_rnn")

@@ -244,7 +244,7 @@ class Conv2DTransposeFn(Function):
             y = y + b
         self.geom = (pshape, ph, pw, kh, kw, sh, sw, dh, dw, h, wd)
         self.x2, self.w = x2, w
-        return np.ascontiguousarray(y)
+        return get_array_module(y).ascontiguousarray(y)
 
     def backward(self, g):
         pshape, ph, pw, kh, kw, sh, sw, dh, dw, h, wd = self.geom

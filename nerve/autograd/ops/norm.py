@@ -21,16 +21,17 @@ dbeta = sum g.
 """
 import numpy as np
 
+from ...backend import get_array_module
 from ..function import Function, unbroadcast
 
 
 def _colsum(a):
     """Sum over rows of a 2-D array as one BLAS gemv."""
-    return np.ones(a.shape[0], a.dtype) @ a
+    return get_array_module(a).ones(a.shape[0], a.dtype) @ a
 
 
 def _rowsum(a):
-    return a @ np.ones(a.shape[1], a.dtype)
+    return a @ get_array_module(a).ones(a.shape[1], a.dtype)
 
 
 def _layout(shape, axes, bshape):
