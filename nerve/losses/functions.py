@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from .. import backend, ops
-from ..autograd.ops import gpu
+from ..autograd.ops import gpu, jit
 from ..autograd.ops import loss as F
 from ..autograd.tensor import Tensor
 
@@ -282,10 +282,18 @@ def _scce_mean(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
             or y_pred.size == 0:
         return None
     y_pred = _as_pred(y_pred)
-    on_gpu = axis % y_pred.ndim == y_pred.ndim - 1 and gpu.kernels(y_pred.data) is not None
+    # the compiled (CPU) and the GPU cross-entropy kernels check the label range themselves (the CPU one raises,
+    # the GPU one gives NaN): no min/max pass here (a GPU one would wait for the device every step)
+    d = y_pred.data
+    kernel = axis % y_pred.ndim == y_pred.ndim - 1 and (
+        gpu.kernels(d) is not None or (type(d) is np.ndarray and d.dtype.char in "fd" and jit.enabled()))
     lab, _ = _sparse_labels("sparse_categorical_crossentropy", y_true, y_pred, axis, ignore_class,
-                            check_range=not on_gpu)
-    return F.SoftmaxCrossEntropy.apply(y_pred, lab, axis=axis, sparse=True, mean=True)
+                            check_range=not kernel)
+    try:
+        return F.SoftmaxCrossEntropy.apply(y_pred, lab, axis=axis, sparse=True, mean=True)
+    except IndexError:  # the compiled kernel met a label out of range: the full message
+        _sparse_labels("sparse_categorical_crossentropy", y_true, y_pred, axis, ignore_class)
+        raise
 
 
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):

@@ -179,7 +179,7 @@ def test_fused_gpu_kernels_match_the_numpy_expressions():
 
 
 @pytest.mark.skipif(REAL is None, reason="the fused CuPy kernels need a real GPU (the stand-in cannot compile CUDA)")
-@pytest.mark.parametrize("case", ["maxpool", "conv", "xent"])
+@pytest.mark.parametrize("case", ["maxpool", "conv", "xent", "lstm", "gru"])
 def test_fused_gpu_ops_match_the_generic_device_path(case):
     """Each op's forward and backward with the fused kernels equal those of its generic CuPy path."""
     from nerve.autograd.ops import gpu
@@ -195,9 +195,19 @@ def test_fused_gpu_ops_match_the_generic_device_path(case):
     elif case == "conv":
         x, w, b = r.standard_normal((2, 9, 8, 5)), r.standard_normal((3, 3, 5, 4)), r.standard_normal(4)
         fn, args = (lambda a, k, c: Conv2DFn.apply(a, k, c, strides=(2, 1), padding="same", activation="relu")), [x, w, b]
-    else:
+    elif case == "xent":
         x, lab = r.standard_normal((6, 5)), cp.asarray(r.integers(0, 5, 6))
         fn, args = (lambda a: SoftmaxCrossEntropy.apply(a, lab, axis=-1, sparse=True, mean=True)), [x]
+    else:  # the whole sequence out, so that every step's output gradient enters the backward loop
+        from nerve.autograd.ops.recurrent import GRUFn, LSTMFn
+        k = 4 if case == "lstm" else 3
+        x, w, u = r.standard_normal((3, 5, 4)), r.standard_normal((4, k * 6)), r.standard_normal((6, k * 6))
+        b = r.standard_normal(k * 6) if case == "lstm" else r.standard_normal((2, 18))
+        if case == "lstm":
+            fn = lambda a, ww, uu, bb: LSTMFn.apply(a, ww, uu, bb, None, None, None, return_sequences=True)[0]  # noqa
+        else:
+            fn = lambda a, ww, uu, bb: GRUFn.apply(a, ww, uu, bb, None, None, return_sequences=True)[0]  # noqa
+        args = [x, w, u, b]
     outs = []
     for on in (True, False):
         old = gpu.set_enabled(on)

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from ...backend import get_array_module
-from . import chains
+from . import chains, gpu
 from .conv import _kernels
 from .workspace import scratch
 
@@ -104,6 +104,13 @@ def forward(fn, xt, w, u, b, h0, c0, stacked=None):
             xp.matmul(uw, HX[t], out=G[t])
             step(G[t], CT[t], CT[t + 1], TC[t], HT[t + 1])
         return HT, CT
+    GK = gpu.kernels(xt) if xt.dtype == uw.dtype else None
+    fn.tGK = GK
+    if GK is not None:  # the GPU: the cell in one kernel per step (ops/gpu.py)
+        for t in range(T):
+            xp.matmul(uw, HX[t], out=G[t])
+            GK.lstm_step(CT[t], n * N, G[t], CT[t + 1], TC[t], HT[t + 1])
+        return HT, CT
     tmp = xp.empty((n, N), dt)
     s3 = 3 * n
     for t in range(T):
@@ -150,7 +157,14 @@ def backward(fn, dH_last, dH_seq, g_c, w, u, need_x, need_w, need_u, need_b):
                     dh += dH_seq[t].T
                 K.lstm_step_grad(G[t], TC[t], CT[t], dh, dc, dZ, t)
                 xp.matmul(uq, dZ[:, t], out=dh)
-    for t in range(T - 1 if K is None else -1, -1, -1):
+    GK = fn.__dict__.get("tGK")
+    if GK is not None:  # the GPU: one kernel per step, then dh_{t-1} = U dz_t
+        for t in range(T - 1, -1, -1):
+            if dH_seq is not None:
+                dh += dH_seq[t].T
+            GK.lstm_step_grad(G[t], TC[t], CT[t], dh, n * N, N, T, t, dz, dZ, dc)
+            xp.matmul(uq, dz, out=dh)
+    for t in range(T - 1 if K is None and GK is None else -1, -1, -1):
         if dH_seq is not None:
             dh += dH_seq[t].T
         z, th = G[t], TC[t]
@@ -214,6 +228,16 @@ def gru_forward(fn, xt, w, u, b, h0):
             step(G[t].reshape(-1), rec.reshape(-1), HT[t].reshape(-1), HT[t + 1].reshape(-1))
         fn.tG, fn.tREC, fn.tHT, fn.txt = G, REC, HT, xt
         return HT
+    GK = gpu.kernels(xt) if xt.dtype == uT.dtype else None
+    if GK is not None:  # the GPU: the gate algebra in one kernel per step (ops/gpu.py)
+        for t in range(T):
+            rec = REC[t]
+            xp.matmul(uT, HT[t], out=rec)
+            if b is not None:
+                rec += b[1][:, None]
+            GK.gru_step(rec, HT[t], n * N, G[t], HT[t + 1])
+        fn.tG, fn.tREC, fn.tHT, fn.txt, fn.tGK = G, REC, HT, xt, GK
+        return HT
     for t in range(T):
         rec, x_t = REC[t], G[t]
         xp.matmul(uT, HT[t], out=rec)
@@ -260,7 +284,15 @@ def gru_backward(fn, dH_last, dH_seq, w, u, need_x, need_w, need_u, need_b):
         K.gru_step_grad(G[t], REC[t][2 * n:], HT[t], dh, dR, dX, t, dhz)
         xp.matmul(uc, dR[:, t], out=t1)
         xp.add(dhz, t1, out=dh)                    # dh_prev = dh z + U drc
-    for t in range(T - 1 if K is None else -1, -1, -1):
+    GK = fn.__dict__.get("tGK")
+    if GK is not None:  # the GPU: one kernel per step, then dh_prev = dh z + U drc
+        for t in range(T - 1, -1, -1):
+            if dH_seq is not None:
+                dh += dH_seq[t].T
+            GK.gru_step_grad(G[t], REC[t], HT[t], n * N, N, T, t, drc, dR, dX, dh)
+            xp.matmul(uc, drc, out=t1)
+            dh += t1
+    for t in range(T - 1 if K is None and GK is None else -1, -1, -1):
         if dH_seq is not None:
             dh += dH_seq[t].T
         g = G[t]
