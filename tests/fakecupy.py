@@ -2,7 +2,8 @@
 
 Its ``ndarray`` wraps a NumPy array and behaves as CuPy's does where host and device meet: implicit
 conversion to NumPy raises (``np.asarray(a)``, numba, ``float`` of a non-scalar), and mixing with a NumPy
-array of one or more dimensions in an operation raises ``TypeError`` as CuPy does ("Unsupported type").
+array (of any rank, 0-d too; NumPy scalars pass) in an operation raises ``TypeError`` as CuPy does
+("Unsupported type").
 NumPy functions called on it dispatch through ``__array_function__`` / ``__array_ufunc__`` as they do on
 CuPy. ``install()`` puts it in ``sys.modules`` as ``cupy`` / ``cupyx`` (what nerve's backend looks for);
 ``uninstall()`` takes it out. Arithmetic is NumPy's, so results equal the NumPy path's bit for bit
@@ -29,7 +30,7 @@ def _count(where):
 def _unwrap(x, where):
     if isinstance(x, ndarray):
         return x._a
-    if isinstance(x, np.ndarray) and x.ndim > 0:
+    if isinstance(x, np.ndarray):  # any rank: CuPy refuses 0-d NumPy arrays too (NumPy scalars pass)
         raise TypeError(f"Unsupported type {type(x)} (fake cupy: a host array in {where})")
     if isinstance(x, (list, tuple)):
         return type(x)(_unwrap(v, where) for v in x)

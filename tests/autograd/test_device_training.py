@@ -266,3 +266,19 @@ def test_more_layers_train_on_the_device_as_on_the_cpu(cp, case):
         jit.set_enabled(old)
     for a, b in zip(*res):
         _check(np.asarray(b, dtype=float), np.asarray(a, dtype=float), exact=case != "masked_rnn")
+
+
+def test_python_numbers_mix_with_device_tensors(cp):
+    """Python numbers become NumPy scalars, which CuPy accepts (a 0-d NumPy array it refuses)."""
+    from nerve import ops
+    r = np.random.default_rng(2)
+    x = r.random((2, 3)).astype("float32") + 0.5
+    outs = []
+    for a in (x, cp.asarray(x)):
+        t = nerve.tensor(a, requires_grad=True)
+        y = ops.sum(1.0 / (t + 1) + 2.0 * t - 1 + t ** 2 + ops.maximum(t, 0.7) + ops.clip(t, 0.6, 0.9) +
+                    ops.multiply(t, 0.5) + ops.where(a > 1.0, t, 0.0))
+        y.backward()
+        outs.append([y.data, t.grad.data])
+    for got, want in zip(outs[1], outs[0]):
+        _check(cp.asnumpy(got) if isinstance(got, cp.ndarray) else np.asarray(got), want)

@@ -36,7 +36,7 @@ def _float(x, name):
         return x if x.data.dtype.kind in "fc" else x.data.astype(backend.floatx())
     d = x
     if isinstance(d, (int, float, bool, np.generic)) and not backend.is_array(d):
-        return np.asarray(d, dtype=backend.floatx())
+        return np.dtype(backend.floatx()).type(d)  # a NumPy scalar: mixes with CuPy arrays, a 0-d array does not
     if d.dtype.kind not in "fc":
         return d.astype(backend.floatx())
     return x

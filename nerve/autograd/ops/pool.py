@@ -162,7 +162,7 @@ class AvgPool2DFn(Function):
             ones = np.pad(get_array_module(x).ones((1, h, w, 1), x.dtype), ((0, 0), ph, pw, (0, 0)))
             count = windows(ones, kh, kw, sh, sw, 1, 1, oh, ow).sum(axis=(3, 4))
         else:
-            count = np.asarray(kh * kw, x.dtype)
+            count = x.dtype.type(kh * kw)  # a NumPy scalar: CuPy takes it, not a 0-d NumPy array
         self.geom = (x.shape, xp_.shape, ph, pw, kh, kw, sh, sw, oh, ow)
         self.count = count
         return s / count
