@@ -13,5 +13,5 @@ timeout 240 $PY -m pytest -q -p no:cacheprovider tests/autograd/test_cupy.py tes
     2>&1 | tee "$OUT/pytest.txt" | tail -25
 timeout 400 $PY bench/gpu_bench.py --steps "${1:-50}" --rounds "${2:-5}" --unfused --out "$OUT/gpu_results.json" \
     2>&1 | tee "$OUT/bench.txt"
-timeout 120 $PY bench/gpu_profile.py cnn 100 > "$OUT/profile_cnn.txt" 2>&1
-head -45 "$OUT/profile_cnn.txt"
+timeout 150 $PY bench/gpu_profile.py cnn 50 > "$OUT/profile_cnn.txt" 2>&1
+grep -A20 "device time" "$OUT/profile_cnn.txt"; head -3 "$OUT/profile_cnn.txt"

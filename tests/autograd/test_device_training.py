@@ -147,6 +147,9 @@ def test_the_stand_in_is_strict(cp):
         np.asarray(a)
     with pytest.raises(TypeError):
         a + np.ones(3)
+    with pytest.raises(TypeError):
+        a * np.asarray(2.0, "float32")  # a 0-d NumPy array too
+    assert isinstance(a * np.float32(2.0), cp.ndarray)  # a NumPy scalar is fine
     assert isinstance(np.exp(a), cp.ndarray) and isinstance(a.sum(), cp.ndarray)
 
 
