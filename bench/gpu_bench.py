@@ -105,8 +105,9 @@ def main():
     for name in names:
         x, y = W.load_data(name)
         runs, errors = {}, {}
+        unfused = cp if "--unfused" in ARGV else None
         makers = (("nerve", lambda *a: nerve_cupy_runner(*a, kernels=True), cp),
-                  ("nerve_unfused", lambda *a: nerve_cupy_runner(*a, kernels=False), cp if "--unfused" in ARGV else None),
+                  ("nerve_unfused", lambda *a: nerve_cupy_runner(*a, kernels=False), unfused),
                   ("torch", torch_cuda_runner, th))
         for fw, make, mod in makers:
             if mod is None:

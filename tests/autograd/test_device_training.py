@@ -197,7 +197,8 @@ def test_fused_gpu_ops_match_the_generic_device_path(case):
         fn, args = (lambda a: MaxPool2DFn.apply(a, pool_size=(2, 2))), [x]
     elif case == "conv":
         x, w, b = r.standard_normal((2, 9, 8, 5)), r.standard_normal((3, 3, 5, 4)), r.standard_normal(4)
-        fn, args = (lambda a, k, c: Conv2DFn.apply(a, k, c, strides=(2, 1), padding="same", activation="relu")), [x, w, b]
+        fn = lambda a, k, c: Conv2DFn.apply(a, k, c, strides=(2, 1), padding="same", activation="relu")  # noqa
+        args = [x, w, b]
     elif case == "xent":
         x, lab = r.standard_normal((6, 5)), cp.asarray(r.integers(0, 5, 6))
         fn, args = (lambda a: SoftmaxCrossEntropy.apply(a, lab, axis=-1, sparse=True, mean=True)), [x]

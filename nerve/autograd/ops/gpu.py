@@ -2,7 +2,6 @@
 elementwise CuPy calls, each of which costs a kernel launch and ~10 us of Python (PERFORMANCE.md).
 
     bias_relu   z = max(z + b, 0) (NaN stays NaN, as np.maximum), in place; b broadcast over rows
-    bias_add    z = z + b, in place
     relu_grad   d = g [out > 0]                          (g * (out > 0), the NumPy path's product)
     adam        m += (g - m)(1 - b1); v += (g g - v)(1 - b2); w -= m / (sqrt(v) + eps) alpha, in place,
                 the float operations of optimizers/adam.py's NumPy path in the same order
@@ -70,7 +69,6 @@ def _build(cp):
     ek = cp.ElementwiseKernel
     return types.SimpleNamespace(
         bias_relu=ek("T b", "T z", "T v = z + b; z = v < (T)0 ? (T)0 : v", "nerve_bias_relu"),
-        bias_add=ek("T b", "T z", "z = z + b", "nerve_bias_add"),
         relu_grad=ek("T g, T out", "T d", "d = g * (T)(out > (T)0)", "nerve_relu_grad"),
         adam=ek("T g, T b1c, T b2c, T alpha, T eps", "T w, T m, T v",
                 "T mm = m + (g - m) * b1c; T vv = v + (g * g - v) * b2c; m = mm; v = vv;"
@@ -113,7 +111,8 @@ def _build(cp):
             T s = 0;
             for (int k = 0; k < K; k++) { T e = exp(x[r + k] - m); p[r + k] = e; s += e; }
             for (int k = 0; k < K; k++) p[r + k] = p[r + k] / s;
-            loss = (label < 0 || label >= K) ? (T)__longlong_as_double(0x7ff8000000000000LL) : log(s) - (x[r + label] - m);""", "nerve_softmax_xent"),
+            T nan = (T)__longlong_as_double(0x7ff8000000000000LL);
+            loss = (label < 0 || label >= K) ? nan : log(s) - (x[r + label] - m);""", "nerve_softmax_xent"),
         softmax_xent_grad=ek("T p, raw int64 label, raw T g, T n, int32 K", "T gx", """
             T ge = g[0] / n;
             T v = p * ge;
@@ -125,8 +124,8 @@ def _build(cp):
             z[i] = ig; z[i + nN] = fg; z[i + 2 * nN] = og; z[i + 3 * nN] = gg;
             T cc = fg * cp + ig * gg, t = tanh(cc);
             c = cc; tc = t; h = og * t;""", "nerve_lstm_step"),
-        lstm_step_grad=ek("raw T z, T th, T cp, T dh, int64 nN, int64 N, int64 TT, int64 t", "raw T dz, raw T dZ, T dc",
-                          """
+        lstm_step_grad=ek("raw T z, T th, T cp, T dh, int64 nN, int64 N, int64 TT, int64 t",
+                          "raw T dz, raw T dZ, T dc", """
             T ig = z[i], fg = z[i + nN], og = z[i + 2 * nN], gg = z[i + 3 * nN];
             T dct = ((T)1 - th * th) * og * dh + dc;
             T a = (dct * gg) * (((T)1 - ig) * ig), b = (dct * cp) * (((T)1 - fg) * fg);

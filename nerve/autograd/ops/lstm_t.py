@@ -47,15 +47,18 @@ def _compiled_loop(loop, *args):
 
 
 @lru_cache(maxsize=32)
-def _perm(n, xp=np):
-    """Column order (i, f, o, g) from Keras' (i, f, g, o), and its inverse (cached: read-only NumPy arrays, or
-    arrays of the array module ``xp``)."""
+def _perm_host(n):
     p = np.r_[0:2 * n, 3 * n:4 * n, 2 * n:3 * n]
     inv = np.argsort(p)
-    if xp is not np:
-        return xp.asarray(p), xp.asarray(inv)
     p.flags.writeable = inv.flags.writeable = False
     return p, inv
+
+
+def _perm(n, xp=np):
+    """Column order (i, f, o, g) from Keras' (i, f, g, o), and its inverse: cached read-only NumPy arrays, or
+    arrays of the array module ``xp`` on its current device."""
+    p, inv = _perm_host(n)
+    return (p, inv) if xp is np else (xp.asarray(p), xp.asarray(inv))
 
 
 def stacked_weights(w, u, b):

@@ -106,10 +106,12 @@ class Pad(Function):
 
 
 def _scatter_add(xp, a, idx, v):
-    """a[idx] += v with repeated indices accumulating (np.add.at; cupyx.scatter_add on the GPU)."""
-    if xp is np:
-        np.add.at(a, idx, v)
-    else:  # pragma: no cover - GPU only
+    """a[idx] += v with repeated indices accumulating (np.add.at; cupy.add.at, or cupyx.scatter_add on a CuPy
+    older than 13)."""
+    at = getattr(xp.add, "at", None)
+    if at is not None:
+        at(a, idx, v)
+    else:  # pragma: no cover - old CuPy only
         import cupyx
         cupyx.scatter_add(a, idx, v)
 
