@@ -254,11 +254,26 @@ def main():
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, "results.json"), "w") as f:
         json.dump({"meta": meta, "workloads": res}, f, indent=1)
-    with open(os.path.join(out_dir, "RESULTS.md"), "w") as f:
-        f.write(f"# nerve training benchmark ({meta['date']})\n\nCommand: `python bench/bench_training.py "
-                f"{' '.join(ARGV)}`\n\nSeconds per epoch (medians of alternating rounds, one process per framework and round), "
-                f"fraction of the sgemm peak (3x forward FLOPs), peak RSS of each framework alone (separate "
-                f"process, 30 steps; in brackets the growth over the RSS after setup).\n\n{table}\n")
+    block = (f"{BEGIN}\n# nerve training benchmark ({meta['date']})\n\nCommand: `python bench/bench_training.py "
+             f"{' '.join(ARGV)}`\n\nSeconds per epoch (medians of alternating rounds, one process per framework and "
+             f"round), fraction of the sgemm peak (3x forward FLOPs), peak RSS of each framework alone (separate "
+             f"process, 30 steps; in brackets the growth over the RSS after setup).\n\n{table}\n{END}\n")
+    write_results(os.path.join(out_dir, "RESULTS.md"), block)
+
+
+BEGIN, END = "<!-- bench_training.py: begin -->", "<!-- bench_training.py: end -->"
+
+
+def write_results(path, block):
+    """Put the generated block into ``path``, keeping what the file holds outside the markers (notes written by
+    hand); a file without markers gets the block on top of its old text."""
+    old = open(path).read() if os.path.exists(path) else ""
+    if BEGIN in old and END in old:
+        text = old[:old.index(BEGIN)] + block + "\n" + old[old.index(END) + len(END):].lstrip("\n")
+    else:
+        text = block + ("\n" + old if old else "")
+    with open(path, "w") as f:
+        f.write(text)
 
 
 if __name__ == "__main__":
