@@ -266,7 +266,11 @@ class Trainer:
         ws = self.__dict__.get("_trainable_snapshot") or self.weights
         if ws:
             return backend.get_array_module(ws[0].data)
-        return np if backend.config.device == "cpu" else backend._import_cupy(type(self).__name__)
+        # not built yet: its weights will go where its layers were made (Layer._device), or to the current scope
+        if backend.config.device == "cpu" and all(l.__dict__.get("_device", "cpu") == "cpu"
+                                                  for l in self._flatten_layers()):
+            return np
+        return backend._import_cupy(type(self).__name__)
 
     @staticmethod
     def _on_device(data, xp):

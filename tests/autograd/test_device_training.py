@@ -120,6 +120,17 @@ def test_weights_follow_the_scope_of_the_layer_not_of_the_build(cp):
     assert isinstance(L.Dense(2)(np.ones((1, 3), "float32")).data, np.ndarray)
 
 
+def test_a_model_built_at_its_first_batch_still_gets_device_batches(cp):
+    """No Input: the weights are made in the first fit step, outside the scope; the batches must follow them."""
+    x, y = _data("mlp")
+    with nerve.device("gpu"):
+        m = nerve.Sequential([L.Flatten(), L.Dense(4, activation="relu"), L.Dense(3)])
+        m.compile(optimizer="adam", loss=nerve.losses.SparseCategoricalCrossentropy(from_logits=True))
+    m.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    assert all(isinstance(w.data, cp.ndarray) for w in m.weights)
+    assert isinstance(m.predict(x[:3], verbose=0), np.ndarray)
+
+
 def test_device_name_errors_are_clear():
     with pytest.raises(ValueError, match="device: argument 'device_name'"):
         with nerve.device("tpu"):
