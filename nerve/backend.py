@@ -154,7 +154,12 @@ def device(device_name):
 
 def place(data):
     """``data`` (a NumPy or CuPy array) on the current device() (used when variables are created)."""
-    if config.device == "cpu" or type(data) is not np.ndarray:
+    return place_on(config.device, data)
+
+
+def place_on(where, data):
+    """A NumPy array ``data`` on the device ``where`` ('cpu' or 'gpu'); other arrays pass through."""
+    if where == "cpu" or type(data) is not np.ndarray:
         return data
     return _import_cupy("device").asarray(data)
 

@@ -1,7 +1,5 @@
 """Pieces shared by the custom ``train_step``/``test_step`` of the generative models (GAN, VAE,
 ContractiveAutoencoder): unpacking a batch, choosing the variables to update, one gradient update."""
-import numpy as np
-
 from .. import backend
 
 
@@ -9,7 +7,7 @@ def unpack_x(data, dtype):
     """The inputs of a fit/evaluate batch as an array of ``dtype`` (targets and sample weights ignored)."""
     from ..training.data_adapter import unpack_x_y_sample_weight
     x, _, _ = unpack_x_y_sample_weight(data)
-    return np.asarray(x, dtype=dtype)
+    return backend.as_array(x, dtype=dtype)  # NumPy or CuPy, where the batch is
 
 
 def gradient_variables(model, x):

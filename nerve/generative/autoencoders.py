@@ -123,7 +123,7 @@ def jacobian_penalty(encoder, x, probes=1, sigma=1e-2, rng=None):
             return ops.mean(ops.sum(ops.multiply(ops.square(d), col), axis=1))
     rng = rng or backend.rng()
     h = encoder(x, training=False)  # inference mode: noise/dropout layers must not enter the difference
-    xd = x.data if isinstance(x, Tensor) else np.asarray(x, dtype=encoder.dtype)
+    xd = x.data if isinstance(x, Tensor) else backend.as_array(x, dtype=encoder.dtype)
     total = None
     for _ in range(int(probes)):
         eps = rng.standard_normal(xd.shape).astype(xd.dtype) * xd.dtype.type(sigma)
@@ -149,7 +149,7 @@ class ContractiveAutoencoder(Autoencoder):
         x, y, sw = unpack_x_y_sample_weight(data)
         variables = gradient_variables(self, x)
         with backend.enable_grad(), backend.training_mode(True):
-            x_t = ops.convert_to_tensor(np.asarray(x, dtype=self.dtype))
+            x_t = ops.convert_to_tensor(backend.as_array(x, dtype=self.dtype))
             y_pred = self(x_t, training=True)
             loss = self.compute_loss(x=x, y=y if y is not None else x, y_pred=y_pred, sample_weight=sw)
             penalty = jacobian_penalty(self.encoder, x_t)

@@ -169,7 +169,7 @@ class GAN(Model):
         if not self.compiled:
             raise ValueError(f"{type(self).__name__} '{self.name}': call compile() before train()")
         rng = np.random.default_rng(seed) if seed is not None else backend.rng()
-        x = np.asarray(x, dtype=self.dtype)
+        x = backend.as_array(x, dtype=self.dtype)
         out = {"dloss": [], "dacc": [], "gloss": [], "samples": {}}
         start = 0
         if checkpoint_dir is not None:

@@ -311,6 +311,8 @@ class Layer:
         if x is None or isinstance(x, (int, float, bool, str)):
             return x
         a = x if backend.is_array(x) else np.asarray(x)
+        if type(a) is np.ndarray and self.__dict__.get("_device") == "gpu" and a.dtype.kind not in "OUS":
+            a = backend.place_on("gpu", a)  # a layer made under nerve.device("gpu") takes host data too
         if a.dtype.kind in "OUS":
             raise TypeError(f"{type(self).__name__} '{self.name}': expected numeric input, got an array of dtype "
                             f"{a.dtype}")

@@ -88,7 +88,7 @@ class RNN(Layer):
     # ------------------------------------------------------------------ states
     def reset_states(self, states=None):
         """Stateful layers: forget the carried state (zeros at the next call), or set it to ``states``."""
-        self.states = None if states is None else [np.asarray(s) for s in _states(states)]
+        self.states = None if states is None else [backend.as_array(s) for s in _states(states)]
 
     reset_state = reset_states
 
@@ -104,7 +104,8 @@ class RNN(Layer):
                                  f"{len(self._state_sizes)} state tensor(s), got {len(init)}")
             out = []
             for s, size in zip(init, self._state_sizes):
-                s = s if isinstance(s, Tensor) else Tensor._make(backend.as_array(s, self.dtype), None, 0)
+                s = s if isinstance(s, Tensor) else \
+                    Tensor._make(backend.like(inputs.data, backend.as_array(s, self.dtype)), None, 0)
                 if tuple(s.shape) != (n, size):
                     raise ValueError(f"{type(self).__name__} '{self.name}': initial state expected shape "
                                      f"{(n, size)}, got {tuple(s.shape)}")
@@ -114,7 +115,7 @@ class RNN(Layer):
             if self.states[0].shape[0] != n:
                 raise ValueError(f"{type(self).__name__} '{self.name}': stateful layer holds states for batch size "
                                  f"{self.states[0].shape[0]}, got a batch of {n}; call reset_states() first")
-            return [Tensor._make(s, None, 0) for s in self.states]
+            return [Tensor._make(backend.like(inputs.data, s), None, 0) for s in self.states]
         return None
 
     # ------------------------------------------------------------------ calling
@@ -137,7 +138,7 @@ class RNN(Layer):
         init = self._initial_states(inputs, initial_state)
         out, states = self._run(inputs, init, mask, training)
         if self.stateful:
-            self.states = [np.array(s.data) for s in states]
+            self.states = [s.data.copy() for s in states]
         if self.return_state:
             return [out] + list(states)
         return out
@@ -150,7 +151,8 @@ class RNN(Layer):
                 c.reset_dropout_mask()
                 c.reset_recurrent_dropout_mask()
         n, t = inputs.shape[0], inputs.shape[1]
-        states = init if init is not None else [Tensor._make(s, None, 0) for s in self.get_initial_state(n)]
+        states = init if init is not None else [Tensor._make(backend.like(inputs.data, s), None, 0)
+                                                for s in self.get_initial_state(n)]
         steps = range(t - 1, -1, -1) if self.go_backwards else range(t)
         outs, prev = [], None
         for i in steps:
