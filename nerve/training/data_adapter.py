@@ -143,9 +143,8 @@ def _sum_is_finite(a, xp):
         return bool(np.isfinite(_quiet_sum(a)))
     from ..autograd.ops import chains
     half = a.shape[0] // 2
-    other = chains._pool(2).submit(_quiet_sum, a[half:])
-    first = _quiet_sum(a[:half])
-    return bool(np.isfinite(first) and np.isfinite(other.result()))
+    first, other = chains.parallel([lambda: _quiet_sum(a[:half]), lambda: _quiet_sum(a[half:])])
+    return bool(np.isfinite(first) and np.isfinite(other))
 
 
 def _quiet_sum(a):
