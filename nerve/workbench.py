@@ -105,18 +105,21 @@ def write_history_csv(path, history):
 
 def _fmt_cell(v):
     v = float(np.asarray(v))
-    return repr(v)
+    return "" if v != v else repr(v)  # NaN: a key this epoch did not log
 
 
-def read_history_csv(path):
-    """{key: list of floats} from a history.csv (the epoch column is dropped)."""
+def read_history_csv(path, rows=False):
+    """{key: list of floats} from a history.csv (the epoch column is dropped); with ``rows=True`` one
+    {key: float} per epoch instead (empty cells left out)."""
     with open(path, newline="", encoding="utf-8") as f:
-        rows = list(csv.reader(f))
-    if not rows:
-        return {}
-    keys = rows[0][1:]
+        table = list(csv.reader(f))
+    if not table:
+        return [] if rows else {}
+    keys = table[0][1:]
+    if rows:
+        return [{k: float(c) for k, c in zip(keys, row[1:]) if c != ""} for row in table[1:]]
     out = {k: [] for k in keys}
-    for row in rows[1:]:
+    for row in table[1:]:
         for k, cell in zip(keys, row[1:]):
             if cell != "":
                 out[k].append(float(cell))
@@ -124,16 +127,29 @@ def read_history_csv(path):
 
 
 class HistoryWriter(Callback):
-    """Rewrites history.csv after every epoch, so an interrupted run still leaves its curves behind."""
+    """Rewrites history.csv after every epoch, so an interrupted run still leaves its curves behind. Rows are
+    kept by epoch number: with ``resume=True`` the rows already in history.csv are read first, and a fit that
+    continues at epoch k (BackupAndRestore) rewrites the rows from k on, so the file keeps every epoch once."""
 
-    def __init__(self, run_dir):
+    def __init__(self, run_dir, resume=False):
         super().__init__()
         self.run_dir = run_dir
-        self.history = {}
+        self.rows = {}  # epoch index (0-based) -> {key: value}
+        path = run_dir.file("history.csv")
+        if resume and os.path.exists(path):
+            old = read_history_csv(path, rows=True)
+            self.rows = {i: r for i, r in enumerate(old)}
+
+    @property
+    def history(self):
+        """{key: per-epoch list} over every epoch so far (NaN where an epoch lacks a key)."""
+        keys = list(dict.fromkeys(k for e in sorted(self.rows) for k in self.rows[e]))
+        return {k: [self.rows[e].get(k, float("nan")) for e in sorted(self.rows)] for k in keys}
 
     def on_epoch_end(self, epoch, logs=None):
-        for k, v in (logs or {}).items():
-            self.history.setdefault(k, []).append(float(np.asarray(v)))
+        for e in [e for e in self.rows if e >= epoch]:  # rows of an interrupted run that this one recomputes
+            del self.rows[e]
+        self.rows[epoch] = {k: float(np.asarray(v)) for k, v in (logs or {}).items()}
         self.run_dir.write_history(self.history)
 
 

@@ -1,6 +1,7 @@
 """The recipe registry and runner: ``@recipe(...)`` registers a worked example; ``run_recipe`` runs it into a
 run directory (nerve.workbench) with its config, history, metrics (ours next to the book's) and report."""
 import dataclasses
+import os
 import time
 
 import numpy as np
@@ -74,12 +75,18 @@ class Context:
     def fit(self, model, x, y=None, **kw):
         """model.fit with the run directory's history writer and the progress bar (verbose)."""
         kw.setdefault("verbose", self.verbose)
-        cbs = list(kw.pop("callbacks", None) or []) + [workbench.HistoryWriter(self.run_dir)]
         self._fits += 1
+        backup = self.run_dir.file(f"backup-{self._fits}")
+        resumed = self.resumable and os.path.isdir(backup)  # this fit was interrupted: it continues there
+        writer = workbench.HistoryWriter(self.run_dir, resume=resumed)
+        cbs = list(kw.pop("callbacks", None) or []) + [writer]
         if self.resumable:  # one backup per fit call; a finished fit deletes its backup (BackupAndRestore)
             from ..callbacks import BackupAndRestore
-            cbs.append(BackupAndRestore(self.run_dir.file(f"backup-{self._fits}")))
+            cbs.append(BackupAndRestore(backup))
         hist = model.fit(x, y, callbacks=cbs, **kw)
+        if resumed:  # the History of a continued fit holds its new epochs only: give it every epoch
+            hist.history = writer.history
+            hist.epoch = list(range(len(next(iter(hist.history.values()), []))))
         self.history = hist
         return hist
 

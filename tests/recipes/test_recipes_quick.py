@@ -66,6 +66,11 @@ def test_resumable_run_continues_after_an_interruption(tmp_path, monkeypatch):
     resumed = recipes.run_recipe("mlogit", out=tmp_path / "resumed", resumable=True, **quiet)
     assert resumed["ours"] == whole["ours"]
     assert not (tmp_path / "resumed" / "backup-1").exists()
+    # history.csv keeps every epoch once, numbered as in the uninterrupted run (not only those after the resume)
+    h_whole = workbench.read_history_csv(str(tmp_path / "whole" / "history.csv"))
+    h_resumed = workbench.read_history_csv(str(tmp_path / "resumed" / "history.csv"))
+    assert len(h_whole["loss"]) == 3 and h_resumed == h_whole
+    assert (tmp_path / "resumed" / "history.csv").read_text() == (tmp_path / "whole" / "history.csv").read_text()
 
 
 def test_resumable_gan_recipe_continues_after_an_interruption(tmp_path, monkeypatch):
