@@ -64,13 +64,18 @@ def _perm(n, xp=np):
 def stacked_weights(w, u, b):
     """[U'; W'; b']^T (4n, n + D [+ 1]) in gate order (i, f, o, g), sigmoid rows scaled by 1/2 (forward's GEMM
     operand), and U in that order (n, 4n) (backward's dh_{t-1} = U dz_t)."""
-    n = u.shape[0]
+    n, D = u.shape[0], w.shape[0]
     xp = get_array_module(u)
-    p = _perm(n, xp)[0]
-    scale = xp.full((4 * n, 1), 0.5, u.dtype)
-    scale[3 * n:] = 1.0
-    blocks = [u[:, p].T, w[:, p].T] + ([] if b is None else [b[p][:, None]])
-    return xp.concatenate(blocks, axis=1) * scale, xp.ascontiguousarray(u[:, p])
+    out = xp.empty((4 * n, n + D + (b is not None)), u.dtype)
+    # Keras column blocks i, f (0:2n), c (2n:3n), o (3n:4n) -> rows (i, f) 0:2n, o 2n:3n, g 3n:4n; written in place
+    # from slices (a fancy-indexed copy per operand took ~0.3 ms of an LSTM(128) step)
+    for lo, hi, row, s in ((0, 2 * n, 0, 0.5), (3 * n, 4 * n, 2 * n, 0.5), (2 * n, 3 * n, 3 * n, 1.0)):
+        rows = slice(row, row + hi - lo)
+        xp.multiply(u[:, lo:hi].T, s, out=out[rows, :n])
+        xp.multiply(w[:, lo:hi].T, s, out=out[rows, n:n + D])
+        if b is not None:
+            xp.multiply(b[lo:hi], s, out=out[rows, n + D])
+    return out, xp.concatenate([u[:, :2 * n], u[:, 3 * n:], u[:, 2 * n:3 * n]], axis=1)
 
 
 def forward(fn, xt, w, u, b, h0, c0, stacked=None):
