@@ -1,10 +1,27 @@
 """The ``nerve`` command line: ``nerve demo``, ``nerve recipes``, ``nerve run RECIPE``, ``nerve report DIR``,
 ``nerve sweep ...`` and ``nerve bench``."""
 import argparse
+import contextlib
 import sys
 
 
+def _on_device(args, fn):
+    """Run ``fn()`` under ``nerve.device(args.device)`` (the models made inside live there); 2 on a bad device."""
+    from .backend import device
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(device(args.device))
+        except (ValueError, RuntimeError) as e:
+            print(f"nerve {args.command}: --device {args.device}: {e}", file=sys.stderr)
+            return 2
+        return fn()
+
+
 def _demo(args):
+    return _on_device(args, lambda: _demo_here(args))
+
+
+def _demo_here(args):
     if args.spirals:
         from . import demo_spirals
 
@@ -31,6 +48,10 @@ def _recipes(args):
 
 
 def _run(args):
+    return _on_device(args, lambda: _run_here(args))
+
+
+def _run_here(args):
     from . import recipes
 
     try:
@@ -91,6 +112,7 @@ def build_parser():
     p.add_argument("--out", default=None, help="run directory (default: runs/demo-<time>)")
     p.add_argument("--quick", action="store_true", help="a few seconds: 512 training images, 1 epoch")
     p.add_argument("--spirals", action="store_true", help="the engine-only two-spirals MLP demo")
+    p.add_argument("--device", default="cpu", help="cpu (default) or gpu / gpu:K (needs CuPy and a CUDA GPU)")
     p.set_defaults(func=_demo)
     p = sub.add_parser("recipes", help="list the recipes (worked examples of the seeds) with seed references")
     p.set_defaults(func=_recipes)
@@ -102,6 +124,7 @@ def build_parser():
     p.add_argument("--epochs", type=int, default=None, help="override the recipe's number of epochs")
     p.add_argument("--out", default=None, help="run directory (default: runs/<recipe>-<time>)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--device", default="cpu", help="cpu (default) or gpu / gpu:K (needs CuPy and a CUDA GPU)")
     p.add_argument("--resumable", action="store_true",
                    help="back up the training state after every epoch into OUT/backup-K (GAN loops: every 250 "
                         "iterations into OUT/backup-gan); running the same command with the same --out again "

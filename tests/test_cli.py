@@ -78,3 +78,20 @@ def test_recipes_run_and_report_commands(tmp_path, capsys):
     (out / "report.html").unlink()
     assert main(["report", str(out)]) == 0 and (out / "report.html").exists()
     assert main(["run", "no_such_recipe"]) == 2
+
+
+def test_device_option(tmp_path, capsys):
+    """`--device gpu` builds the models on the GPU (here the CuPy stand-in); a bad device is a clear error."""
+    from nerve.cli import main
+
+    assert main(["run", "mlogit", "--quick", "--device", "tpu", "--out", str(tmp_path / "x")]) == 2
+    assert "--device tpu" in capsys.readouterr().err
+    sys.path.insert(0, os.path.join(ROOT, "tests"))
+    import fakecupy
+    fakecupy.install()
+    try:
+        assert main(["demo", "--quick", "--device", "gpu", "--out", str(tmp_path / "demo")]) == 0
+        assert main(["run", "mlogit", "--quick", "--device", "gpu", "--out", str(tmp_path / "run")]) == 0
+    finally:
+        fakecupy.uninstall()
+    assert (tmp_path / "demo" / "metrics.json").exists() and (tmp_path / "run" / "metrics.json").exists()
