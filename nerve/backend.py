@@ -52,6 +52,12 @@ def like(ref, a):
     return get_array_module(ref).asarray(a)
 
 
+def step_value(a):
+    """A step's scalar for a metric tracker: a Python float from the host; a device (CuPy) scalar stays on the
+    device, so that a GPU step does not wait for the GPU (``Mean`` sums it there and reads it at ``result()``)."""
+    return float(a) if type(a) is np.ndarray or not is_array(a) else a
+
+
 def is_array(x):
     if isinstance(x, np.ndarray):
         return True

@@ -155,8 +155,8 @@ class ContractiveAutoencoder(Autoencoder):
             penalty = jacobian_penalty(self.encoder, x_t)
             total = ops.add(loss, ops.multiply(penalty, self.lam))
         backward_and_apply(total, variables, self.optimizer)
-        self._loss_tracker.update_state(float(total.data), sample_weight=len(x))
-        self.contractive_tracker.update_state(float(penalty.data), sample_weight=len(x))
+        self._loss_tracker.update_state(backend.step_value(total.data), sample_weight=len(x))
+        self.contractive_tracker.update_state(backend.step_value(penalty.data), sample_weight=len(x))
         return self.compute_metrics(x, y, y_pred, sw)
 
     def get_config(self):

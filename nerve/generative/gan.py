@@ -114,8 +114,8 @@ class GAN(Model):
         backward_and_apply(loss, list(model.trainable_weights), optimizer, skip_missing=True)
 
     def _update_trackers(self, d_loss, g_loss, real_out, fake_out, n):
-        self.d_loss_tracker.update_state(float(d_loss.data), sample_weight=n)
-        self.g_loss_tracker.update_state(float(g_loss.data), sample_weight=n)
+        self.d_loss_tracker.update_state(backend.step_value(d_loss.data), sample_weight=n)
+        self.g_loss_tracker.update_state(backend.step_value(g_loss.data), sample_weight=n)
         self.d_acc_tracker.update_state(self.d_accuracy(real_out, fake_out), sample_weight=n)
         return {m.name: m.result() for m in self.metrics}
 

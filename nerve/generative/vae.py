@@ -93,9 +93,9 @@ class VAE(Model):
         return ops.convert_to_tensor(unpack_x(data, self.dtype))
 
     def _update(self, total, rec, kl, n):
-        self.total_loss_tracker.update_state(float(total.data), sample_weight=n)
-        self.reconstruction_loss_tracker.update_state(float(rec.data), sample_weight=n)
-        self.kl_loss_tracker.update_state(float(kl.data), sample_weight=n)
+        self.total_loss_tracker.update_state(backend.step_value(total.data), sample_weight=n)
+        self.reconstruction_loss_tracker.update_state(backend.step_value(rec.data), sample_weight=n)
+        self.kl_loss_tracker.update_state(backend.step_value(kl.data), sample_weight=n)
         return {m.name: m.result() for m in self.metrics}
 
     def train_step(self, data):

@@ -8,6 +8,7 @@ categorical accuracy from the target and output shapes; names prefixed with the 
 model has several outputs (``dense_1_accuracy``). ``metrics`` ignore sample weights, ``weighted_metrics``
 use them.
 """
+from .. import backend
 from .. import losses as losses_module
 
 
@@ -104,7 +105,7 @@ class CompileLoss:
             value = loss_fn(y_true[i], y_pred[i], sample_weight=sw)
             if self.metrics:  # the unweighted loss of this output, averaged over samples seen
                 batch = int(y_pred[i].shape[0]) if y_pred[i].ndim else 1
-                self.metrics[k].update_state(float(value.data), sample_weight=batch)
+                self.metrics[k].update_state(backend.step_value(value.data), sample_weight=batch)
             if w is not None:
                 value = value * float(w)
             total = value if total is None else total + value

@@ -32,11 +32,6 @@ def _to_numpy_structure(out):
     return out
 
 
-def _value(a):
-    """A step's loss for its tracker: a Python float, or a device scalar left on the device (no sync per step)."""
-    return float(a) if type(a) is np.ndarray or not backend.is_array(a) else a
-
-
 def _concat(batches):
     first = batches[0]
     if isinstance(first, dict):
@@ -310,7 +305,7 @@ class Trainer:
             loss = self._compute_loss(x, y, y_pred, sample_weight, True)
         if first:  # the model was built by this forward (weights are created on the first call)
             variables = self._set_gradient_flags()
-        self._loss_tracker.update_state(_value(loss.data), sample_weight=self._batch_size_of(x))
+        self._loss_tracker.update_state(backend.step_value(loss.data), sample_weight=self._batch_size_of(x))
         for v in variables:
             v.grad = None
         if loss.requires_grad and variables:
@@ -345,7 +340,7 @@ class Trainer:
         with backend.no_grad():  # metrics and logged loss at the new point
             y_pred = self(x, training=False)
             loss = self._compute_loss(x, y, y_pred, sample_weight, False)
-        self._loss_tracker.update_state(_value(loss.data), sample_weight=self._batch_size_of(x))
+        self._loss_tracker.update_state(backend.step_value(loss.data), sample_weight=self._batch_size_of(x))
         return self.compute_metrics(x, y, y_pred, sample_weight)
 
     def test_step(self, data):
@@ -353,7 +348,7 @@ class Trainer:
         with backend.no_grad(), backend.training_mode(False):
             y_pred = self(x, training=False)
             loss = self._compute_loss(x, y, y_pred, sample_weight, False)
-        self._loss_tracker.update_state(_value(loss.data), sample_weight=self._batch_size_of(x))
+        self._loss_tracker.update_state(backend.step_value(loss.data), sample_weight=self._batch_size_of(x))
         return self.compute_metrics(x, y, y_pred, sample_weight)
 
     def predict_step(self, data):
