@@ -92,6 +92,10 @@ class Trainer:
         self._loss_tracker = metrics_module.Mean(name="loss")
         self.run_eagerly = bool(run_eagerly)
         self.jit_compile = False if jit_compile == "auto" else bool(jit_compile)
+        # planned steps (training/step_plan.py) play the part of Keras' compiled step: off with jit_compile=False
+        # or run_eagerly=True; decided again after this compile
+        self._plan_allowed = jit_compile is not False and not run_eagerly
+        self.__dict__.pop("_step_plan", None)
         self.steps_per_execution = steps_per_execution
         self.stop_training = False
         self.compiled = True
@@ -296,6 +300,11 @@ class Trainer:
 
     def _train_step(self, data):
         x, y, sample_weight = unpack_x_y_sample_weight(data)
+        plan = self.__dict__.get("_step_plan", False)
+        if plan is False:  # decided once per compile, after the first (eager) step built the model
+            plan = self._make_step_plan()
+        if plan and plan.applies(x, y, sample_weight):
+            return plan.run(x, y)
         if getattr(self.optimizer, "requires_closure", False):
             return self._closure_train_step(x, y, sample_weight)
         variables = self._set_gradient_flags()
@@ -316,6 +325,19 @@ class Trainer:
                 if not w.requires_grad:
                     w.grad = None
         return self.compute_metrics(x, y, y_pred, sample_weight)
+
+    def _make_step_plan(self):
+        """training/step_plan.py's planned step for this model, or None; False (undecided) until the first eager
+        step has built the model, its loss and its metrics."""
+        if self._trainable_snapshot is None:
+            return False
+        plan = None
+        if self.__dict__.get("_plan_allowed", True):
+            from .step_plan import StepPlan
+            plan = StepPlan.make(self)
+        if plan is not False:
+            self._step_plan = plan
+        return plan
 
     def _closure_train_step(self, x, y, sample_weight):
         """A full L-BFGS step: the optimizer re-evaluates the loss through the closure."""
