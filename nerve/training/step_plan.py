@@ -11,13 +11,14 @@ step; ``tests/training/test_step_plan.py`` checks that against the eager path.
 A model gets a plan when every layer is an ``InputLayer``, a ``Flatten`` (channels_last) or a ``Dense`` whose
 activation is fused and which has no regularizer, activity regularizer or LoRA; the loss is one
 sparse_categorical_crossentropy from logits with the default reduction; and ``model.losses`` is empty. Each step
-falls back to the eager one for other batches: sample weights, a dtype other than the model's, a device array,
-debug mode. Keras' ``compile(jit_compile=False)`` switches plans off (``"auto"`` or True: on when it applies).
+falls back to the eager one for other batches: sample weights, a dtype other than the model's, a batch that is
+not where the weights are (NumPy / CuPy), debug mode. On the GPU the plan runs the same CuPy kernels as the
+eager step (checked on the CuPy stand-in of the tests). Keras' ``compile(jit_compile=False)`` switches plans off (``"auto"`` or True: on when it applies).
 """
 import numpy as np
 
 from .. import backend
-from ..autograd.ops import jit
+from ..autograd.ops import gpu, jit
 from ..autograd.ops.loss import SoftmaxCrossEntropy
 from ..autograd.ops.nn import DenseFn
 from ..autograd.tensor import Tensor
@@ -74,8 +75,9 @@ class StepPlan:
     def applies(self, x, y, sample_weight):
         """Whether this batch can take the planned step (else the eager one)."""
         first = self.dense[0][0]
-        return (sample_weight is None and type(x) is np.ndarray and type(y) is np.ndarray and x.ndim >= 2
-                and x.dtype == first.kernel.data.dtype and type(first.kernel.data) is np.ndarray
+        arr = type(first.kernel.data)  # NumPy, or CuPy for a model on the GPU: the batch must be there too
+        return (sample_weight is None and type(x) is arr and type(y) is arr and x.ndim >= 2
+                and x.dtype == first.kernel.data.dtype
                 and not backend.config.debug and self.snapshot is self.model._trainable_snapshot
                 and len(self.model._layers) == len(self.layers) and self.model._layers[-1] is self.layers[-1]
                 and x.shape[0] > 0 and int(np.prod(x.shape[1:])) == first.kernel.shape[0])
@@ -94,16 +96,19 @@ class StepPlan:
             fns.append(fn)
             upstream = upstream or True in fn.needs[1:]
         logits = Tensor._make(a, None, 0)
-        # the loss as losses.functions._scce_mean computes it: the compiled kernel checks the label range itself
-        kernel = jit.enabled() and a.dtype.char in "fd"
+        # the loss as losses.functions._scce_mean computes it: the compiled (CPU) and the GPU kernels check the
+        # label range themselves
+        kernel = gpu.kernels(a) is not None or (type(a) is np.ndarray and a.dtype.char in "fd" and jit.enabled())
         labels = self.labels_fn(y, logits, not kernel)
         ce = SoftmaxCrossEntropy()
         ce.needs = (upstream, False)
         try:
-            loss = np.asarray(ce.forward(a, labels, axis=-1, sparse=True, mean=True))
+            loss = ce.forward(a, labels, axis=-1, sparse=True, mean=True)
         except IndexError:  # a label out of range: the full message
             self.labels_fn(y, logits, True)
             raise
+        if isinstance(loss, np.generic):  # as Function.apply: a Tensor's data is always an array
+            loss = np.asarray(loss)
         model._loss_tracker.update_state(backend.step_value(loss), sample_weight=x.shape[0])
         for v in variables:
             v.grad = None

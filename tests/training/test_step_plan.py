@@ -119,3 +119,40 @@ def test_fit_takes_the_planned_step_after_the_first_batch(monkeypatch):
     m = _model(True)
     m.fit(X, Y, batch_size=32, epochs=2, verbose=0)
     assert calls == [32, 6] + [32, 32, 6]  # the first batch runs eagerly and builds the loss, then every one
+
+
+def test_the_plan_on_the_gpu_path_matches_the_eager_gpu_step(monkeypatch):
+    """A model made under nerve.device("gpu"): device batches take the plan (on the strict CuPy stand-in here,
+    or a real GPU), with the eager step's results."""
+    import os
+    import sys
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    import fakecupy
+    try:
+        import cupy
+        real = cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:
+        real = False
+    cp = __import__("cupy") if real else fakecupy.install()
+    calls = []
+    run = StepPlan.run
+    monkeypatch.setattr(StepPlan, "run", lambda self, x, y: calls.append(len(x)) or run(self, x, y))
+    old = jit.set_enabled(False)
+    try:
+        out = []
+        for plan in (True, False):
+            with nerve.device("gpu"):
+                m = _model(plan, metrics=["accuracy"])
+            h = m.fit(cp.asarray(X), cp.asarray(Y), batch_size=32, epochs=2, verbose=0).history
+            out.append((h, [w.numpy().copy() for w in m.weights]))
+    finally:
+        jit.set_enabled(old)
+        if not real:
+            fakecupy.uninstall()
+    assert calls == [32, 6, 32, 32, 6]
+    if real:  # cuBLAS: float32 tolerance between two runs is not promised bit for bit
+        np.testing.assert_allclose(out[0][0]["loss"], out[1][0]["loss"], rtol=1e-6)
+    else:
+        assert out[0][0] == out[1][0]
+        for a, b in zip(out[0][1], out[1][1]):
+            np.testing.assert_array_equal(a, b)
