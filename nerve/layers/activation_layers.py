@@ -167,7 +167,7 @@ class Softmax(_Elementwise):
         m = None
         if mask is not None:
             md = mask.data if isinstance(mask, Tensor) else backend.as_array(mask)
-            m = md.astype(inputs.dtype)
+            m = backend.like(inputs.data, md).astype(inputs.dtype)
             while m.ndim < inputs.ndim:  # a per-step mask (batch, steps) covers whole rows
                 m = m[..., None]
             inputs = ops.add(inputs, (1.0 - m) * _large_negative(inputs.dtype))

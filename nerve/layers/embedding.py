@@ -96,7 +96,7 @@ class Embedding(Layer):
             bad = x.min() if x.min() < 0 else x.max()
             raise ValueError(f"Embedding '{self.name}': index {int(bad)} is out of range [0, {self.input_dim}) "
                              f"(input_dim={self.input_dim})")
-        return x
+        return backend.like(self.embeddings.data, x)  # host indices for a table on the GPU
 
     def call(self, inputs):
         return EmbeddingGatherFn.apply(self.embeddings, self._indices(inputs))

@@ -299,6 +299,14 @@ class Layer:
     def _convert(self, x):
         if isinstance(x, Tensor):
             d = x.data
+            if type(d) is np.ndarray and self.__dict__.get("_device") == "gpu":
+                if x.requires_grad:  # moving it would cut the gradient's way back to this tensor
+                    raise ValueError(f"{type(self).__name__} '{self.name}': the input is a NumPy tensor that requires "
+                                     f"grad, but this layer's weights are on the GPU (made under nerve.device"
+                                     f"('gpu')); make the input there too, e.g. nerve.tensor(cupy.asarray(x), "
+                                     f"requires_grad=True)")
+                x = Tensor._make(backend.place_on("gpu", d), None, 0)  # a constant: copied over
+                d = x.data
             if self.autocast and d.dtype.kind == "f" and d.dtype != np.dtype(self.dtype) and \
                     self.dtype in ("float16", "float32", "float64"):
                 from .. import ops

@@ -150,6 +150,8 @@ class BatchNormalization(_NormBase):
 
     def call(self, inputs, training=None, mask=None):
         md = None if mask is None else mask.data if isinstance(mask, Tensor) else backend.as_array(mask)
+        if md is not None:
+            md = backend.like(inputs.data, md)
         if md is not None and md.ndim != inputs.ndim - 1:
             raise ValueError(f"BatchNormalization '{self.name}': the mask must have one axis less than the input, "
                              f"got mask of shape {tuple(md.shape)} for input of shape {tuple(inputs.shape)}")
@@ -219,7 +221,7 @@ class BatchNormalization(_NormBase):
     def _masked_train(self, x, mask, gamma, beta):
         """Keras' weighted moments: positions where mask is False do not enter the statistics."""
         w = mask.data if isinstance(mask, Tensor) else backend.as_array(mask)
-        w = w.astype(x.dtype)
+        w = backend.like(x.data, w).astype(x.dtype)
         while w.ndim < x.ndim:
             w = w[..., None]
         axes = self._reduce

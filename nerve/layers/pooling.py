@@ -4,7 +4,7 @@ Windowed pooling runs the NHWC kernels of ``nerve.autograd.ops.pool`` (strided v
 1-D pooling is 2-D pooling with H = 1. Max pooling sends each gradient to its window's first arg-max;
 average pooling with padding='same' divides by the number of real (unpadded) elements, as Keras does.
 """
-from .. import ops
+from .. import backend, ops
 from ..autograd.ops.conv import conv_out_len
 from ..autograd.ops.pool import AvgPool2DFn, MaxPool2DFn
 from ..saving.registry import register
@@ -136,7 +136,7 @@ class GlobalAveragePooling1D(BaseGlobalPooling):
     def call(self, inputs, mask=None):
         if mask is None:
             return super().call(inputs)
-        m = getattr(mask, "data", mask)
+        m = backend.like(inputs.data, backend.as_array(getattr(mask, "data", mask)))
         m = ops.cast(ops.expand_dims(ops.convert_to_tensor(m), -1), inputs.dtype)
         s = ops.sum(ops.multiply(inputs, m), axis=1, keepdims=self.keepdims)
         return ops.divide(s, ops.maximum(ops.sum(m, axis=1, keepdims=self.keepdims), 1e-7))

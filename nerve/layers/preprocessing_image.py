@@ -9,8 +9,9 @@ flow back to the image (y = sum_k w_k x[idx_k]; dx = scatter-add of w_k dy).
 """
 import numpy as np
 
-from .. import ops
+from .. import backend, ops
 from ..autograd.function import Function
+from ..autograd.ops.shape import _scatter_add
 from ..autograd.ops.conv_extra import linear_interp_matrix
 from ..preprocessing.image import FILL_MODES, affine_matrix, centre, sampling_plan
 from ..saving.registry import register
@@ -26,11 +27,12 @@ class ResampleFn(Function):
         n, h, w, c = x.shape
         p, k = idx.shape[1:]
         x2 = x.reshape(n, h * w, c)
+        idx, wts, fill = (backend.like(x, a) for a in (idx, wts, fill))  # the sampling plan, made on the host
         vals = np.take_along_axis(x2, idx.reshape(n, p * k, 1), axis=1).reshape(n, p, k, c)
         wts = wts.astype(x.dtype, copy=False)
         y = np.einsum("npkc,npk->npc", vals, wts)
         if cval:
-            y += fill[..., None].astype(x.dtype) * np.asarray(cval, x.dtype)
+            y += fill[..., None].astype(x.dtype) * x.dtype.type(cval)
         self.xshape, self.idx, self.wts = x.shape, idx, wts
         return y.reshape(n, out_hw[0], out_hw[1], c)
 
@@ -38,9 +40,10 @@ class ResampleFn(Function):
         n, h, w, c = self.xshape
         p, k = self.idx.shape[1:]
         contrib = g.reshape(n, p, 1, c) * self.wts[..., None]  # (N, P, K, C)
-        flat = (self.idx + (np.arange(n) * h * w)[:, None, None]).ravel()
-        gx = np.zeros((n * h * w, c), g.dtype)
-        np.add.at(gx, flat, contrib.reshape(-1, c))
+        xp = backend.get_array_module(g)
+        flat = (self.idx + (xp.arange(n) * h * w)[:, None, None]).ravel()
+        gx = xp.zeros((n * h * w, c), g.dtype)
+        _scatter_add(xp, gx, flat, contrib.reshape(-1, c))
         return gx.reshape(self.xshape), None, None, None
 
 
@@ -192,7 +195,7 @@ class RandomFlip(_Stochastic):
         rng = self._rng()
         for axis, on in ((2, "horizontal" in self.mode), (1, "vertical" in self.mode)):
             if on:
-                flip = (rng.random(n) < 0.5).reshape(n, 1, 1, 1)
+                flip = backend.like(x.data, (rng.random(n) < 0.5).reshape(n, 1, 1, 1))
                 rev = (slice(None),) * axis + (slice(None, None, -1),)
                 x = ops.where(flip, ops.getitem(x, rev), x)
         return ops.squeeze(x, 0) if single else x
@@ -230,7 +233,8 @@ class RandomContrast(_Stochastic):
             return inputs
         single = inputs.ndim == 3
         x = ops.expand_dims(inputs, 0) if single else inputs
-        a = self._rng().uniform(1 - self.factor[0], 1 + self.factor[1], (x.shape[0], 1, 1, 1)).astype(x.dtype)
+        a = backend.like(x.data, self._rng().uniform(1 - self.factor[0], 1 + self.factor[1],
+                                                     (x.shape[0], 1, 1, 1)).astype(x.dtype))
         mean = ops.mean(x, axis=(1, 2), keepdims=True)
         y = ops.clip(ops.add(ops.multiply(ops.subtract(x, mean), a), mean), *self.value_range)
         return ops.squeeze(y, 0) if single else y
@@ -253,7 +257,12 @@ class Rescaling(Layer):
     def call(self, inputs):
         dt = inputs.dtype if inputs.dtype.kind == "f" else np.dtype(self.dtype)
         x = ops.cast(inputs, dt) if inputs.dtype != dt else inputs
-        return ops.add(ops.multiply(x, np.asarray(self.scale, dt)), np.asarray(self.offset, dt))
+        scale, offset = backend.as_array(self.scale, dt), backend.as_array(self.offset, dt)
+        if scale.ndim == 0:  # NumPy scalars: CuPy takes them, not 0-d NumPy arrays; per-channel arrays move over
+            scale, offset = scale[()], offset[()] if offset.ndim == 0 else backend.like(x.data, offset)
+        else:
+            scale, offset = backend.like(x.data, scale), backend.like(x.data, offset)
+        return ops.add(ops.multiply(x, scale), offset)
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -301,10 +310,11 @@ class Resizing(Layer):
         if self.interpolation == "nearest":  # source index floor((i + 0.5) * n_in / n_out)
             ri = np.minimum(((np.arange(self.height) + 0.5) * h / self.height).astype(int), h - 1)
             ci = np.minimum(((np.arange(self.width) + 0.5) * w / self.width).astype(int), w - 1)
+            ri, ci = backend.like(x.data, ri), backend.like(x.data, ci)
             y = ops.take(ops.take(x, ri, axis=1), ci, axis=2)
         else:
-            ah = linear_interp_matrix(h, self.height, x.dtype)
-            aw = linear_interp_matrix(w, self.width, x.dtype)
+            ah = backend.like(x.data, linear_interp_matrix(h, self.height, x.dtype))
+            aw = backend.like(x.data, linear_interp_matrix(w, self.width, x.dtype))
             y = ops.einsum("ph,nhwc,qw->npqc", ah, x, aw)
         return ops.squeeze(y, 0) if single else y
 

@@ -132,6 +132,8 @@ class RNN(Layer):
         if isinstance(inputs, (list, tuple)):
             inputs, initial_state = inputs[0], list(inputs[1:]) or initial_state
         mask = _as_mask(mask)
+        if mask is not None:
+            mask = backend.like(inputs.data, mask)  # a host mask for a model on the GPU
         if mask is not None and mask.shape != tuple(inputs.shape[:2]):
             raise ValueError(f"{type(self).__name__} '{self.name}': mask expected shape {tuple(inputs.shape[:2])}, "
                              f"got {mask.shape}")

@@ -2,7 +2,7 @@
 Cropping1D/2D, SpatialDropout1D/2D."""
 import numpy as np
 
-from .. import ops
+from .. import backend, ops
 from ..autograd.ops.conv_extra import UpsampleNearest, linear_interp_matrix
 from ..saving.registry import register
 from .convolutional import _tuple, check_data_format
@@ -57,8 +57,8 @@ class UpSampling2D(_Spatial):
         if self.interpolation == "nearest":
             return UpsampleNearest.apply(inputs, factors=self.size)
         _, h, w, _ = inputs.shape
-        ah = linear_interp_matrix(h, h * self.size[0], inputs.dtype)
-        aw = linear_interp_matrix(w, w * self.size[1], inputs.dtype)
+        ah = backend.like(inputs.data, linear_interp_matrix(h, h * self.size[0], inputs.dtype))
+        aw = backend.like(inputs.data, linear_interp_matrix(w, w * self.size[1], inputs.dtype))
         return ops.einsum("ph,nhwc,qw->npqc", ah, inputs, aw)
 
     def compute_output_shape(self, input_shape):

@@ -297,3 +297,49 @@ def test_python_numbers_mix_with_device_tensors(cp):
         outs.append([y.data, t.grad.data])
     for got, want in zip(outs[1], outs[0]):
         _check(cp.asnumpy(got) if isinstance(got, cp.ndarray) else np.asarray(got), want)
+
+
+def _host_input_cases():
+    r = np.random.default_rng(3)
+    img = (r.random((4, 6, 6, 3)) * 255).astype("float32")
+    seq = r.standard_normal((4, 5, 3)).astype("float32")
+    mask = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [1, 0, 0, 0, 0], [1, 1, 0, 0, 0]], bool)
+    return {
+        "rescaling": (lambda: L.Rescaling(1 / 255.0, offset=-0.5), img, {}),
+        "rescaling_per_channel": (lambda: L.Rescaling(np.array([0.5, 1.0, 2.0], "float32")), img, {}),
+        "resizing_bilinear": (lambda: L.Resizing(4, 5), img, {}),
+        "resizing_nearest": (lambda: L.Resizing(9, 4, interpolation="nearest"), img, {}),
+        "upsampling_bilinear": (lambda: L.UpSampling2D(2, interpolation="bilinear"), img, {}),
+        "random_flip": (lambda: L.RandomFlip(), img, {"training": True}),
+        "random_contrast": (lambda: L.RandomContrast(0.3), img, {"training": True}),
+        "random_rotation": (lambda: L.RandomRotation(0.2), img, {"training": True}),
+        "softmax_mask": (lambda: L.Softmax(), seq, {"mask": mask[..., None].repeat(3, -1)}),
+        "average_pooling_mask": (lambda: L.GlobalAveragePooling1D(), seq, {"mask": mask}),
+        "lstm_mask": (lambda: L.LSTM(4, return_sequences=True), seq, {"mask": mask}),
+        "embedding_host_indices": (lambda: L.Embedding(10, 3), r.integers(0, 10, (4, 5)), {}),
+    }
+
+
+@pytest.mark.parametrize("case", sorted(_host_input_cases()))
+def test_layers_on_the_device_take_host_inputs_and_masks(cp, case):
+    """A layer made under nerve.device("gpu") called directly with host data (arrays, constant tensors, masks)."""
+    make, x, kw = _host_input_cases()[case]
+    outs = []
+    for where in ("cpu", "gpu"):
+        nerve.set_random_seed(5)
+        with nerve.device(where):
+            layer = make()
+        outs.append(layer(x, **kw).numpy())
+        if where == "gpu":  # a constant host Tensor is copied over too
+            nerve.set_random_seed(5)
+            with nerve.device(where):
+                layer = make()
+            np.testing.assert_array_equal(layer(nerve.tensor(x), **kw).numpy(), outs[-1])
+    _check(outs[1], outs[0], exact=True)
+
+
+def test_a_host_tensor_that_requires_grad_is_a_clear_error_on_the_device(cp):
+    with nerve.device("gpu"):
+        d = L.Dense(2)
+    with pytest.raises(ValueError, match="Dense '.*': the input is a NumPy tensor that requires grad.*GPU"):
+        d(nerve.tensor(np.ones((1, 3), "float32"), requires_grad=True))
