@@ -184,7 +184,8 @@ class Metric:
         shape = () if shape is None else shape
         shape = tuple(int(s) for s in (shape if isinstance(shape, (list, tuple)) else (shape,)))
         name = name or f"variable_{len(self._variables)}"
-        v = Variable(_init_value(initializer, shape, dtype), dtype=dtype, trainable=False, name=name)
+        with backend._switch("device", "cpu"):  # metric state lives on the host, also under nerve.device("gpu")
+            v = Variable(_init_value(initializer, shape, dtype), dtype=dtype, trainable=False, name=name)
         v.path = f"{self.name}/{name}"
         v.aggregation = aggregation
         self._variables.append(v)

@@ -343,3 +343,20 @@ def test_a_host_tensor_that_requires_grad_is_a_clear_error_on_the_device(cp):
         d = L.Dense(2)
     with pytest.raises(ValueError, match="Dense '.*': the input is a NumPy tensor that requires grad.*GPU"):
         d(nerve.tensor(np.ones((1, 3), "float32"), requires_grad=True))
+
+
+@pytest.mark.parametrize("metric", ["AUC", "Precision", "Recall", "F1Score", "R2Score", "MeanSquaredError",
+                                    "CategoricalAccuracy"])
+def test_metrics_made_under_the_device_scope_take_device_values(cp, metric):
+    """Metric state stays on the host (also under nerve.device("gpu")); device y_true / y_pred are read from there."""
+    r = np.random.default_rng(8)
+    yt, yp = np.eye(3, dtype="float32")[r.integers(0, 3, 40)], r.random((40, 3)).astype("float32")
+    vals = []
+    for where, conv in (("cpu", np.asarray), ("gpu", cp.asarray)):
+        with nerve.device(where):
+            m = getattr(nerve.metrics, metric)()
+        m.update_state(conv(yt), conv(yp))
+        m.update_state(conv(yt[:7]), conv(yp[:7]))
+        vals.append(np.asarray(m.result(), dtype=float))
+        assert all(type(v.data) is np.ndarray for v in m.variables)
+    _check(vals[1], vals[0], exact=True)
