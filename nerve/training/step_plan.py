@@ -76,11 +76,12 @@ class StepPlan:
         """Whether this batch can take the planned step (else the eager one)."""
         first = self.dense[0][0]
         arr = type(first.kernel.data)  # NumPy, or CuPy for a model on the GPU: the batch must be there too
-        return (sample_weight is None and type(x) is arr and type(y) is arr and x.ndim >= 2
+        return (sample_weight is None and type(x) is arr and type(y) is arr and x.ndim >= 2 and x.shape[0] > 0
                 and x.dtype == first.kernel.data.dtype
+                # the per-sample shape an eager step has checked against the layers' input specs
+                and self.model.__dict__.get("_checked_input") == (x.shape[1:], x.dtype)
                 and not backend.config.debug and self.snapshot is self.model._trainable_snapshot
-                and len(self.model._layers) == len(self.layers) and self.model._layers[-1] is self.layers[-1]
-                and x.shape[0] > 0 and int(np.prod(x.shape[1:])) == first.kernel.shape[0])
+                and len(self.model._layers) == len(self.layers) and self.model._layers[-1] is self.layers[-1])
 
     def run(self, x, y):
         """One training step (as ``Trainer._train_step`` for this model and batch); returns the logs."""

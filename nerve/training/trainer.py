@@ -324,6 +324,8 @@ class Trainer:
             for w in self.weights:
                 if not w.requires_grad:
                     w.grad = None
+        if hasattr(x, "shape"):  # an input shape the model has checked: a planned step takes only this one
+            self._checked_input = (tuple(x.shape[1:]), x.dtype)
         return self.compute_metrics(x, y, y_pred, sample_weight)
 
     def _make_step_plan(self):

@@ -156,3 +156,13 @@ def test_the_plan_on_the_gpu_path_matches_the_eager_gpu_step(monkeypatch):
         assert out[0][0] == out[1][0]
         for a, b in zip(out[0][1], out[1][1]):
             np.testing.assert_array_equal(a, b)
+
+
+def test_a_batch_of_another_shape_takes_the_eager_step():
+    """The plan takes only the per-sample shape an eager step has checked against the layers' input specs: (5, 4)
+    has the 20 features of (4, 5), and goes through the eager step (which decides what to make of it)."""
+    m = _model(True)
+    m.fit(X, Y, batch_size=32, epochs=1, verbose=0)
+    assert m._step_plan.applies(X[:8], Y[:8], None)
+    assert not m._step_plan.applies(X[:8].reshape(8, 5, 4), Y[:8], None)
+    assert not m._step_plan.applies(X[:8].astype("float64"), Y[:8], None)
