@@ -305,7 +305,10 @@ class Layer:
                                      f"grad, but this layer's weights are on the GPU (made under nerve.device"
                                      f"('gpu')); make the input there too, e.g. nerve.tensor(cupy.asarray(x), "
                                      f"requires_grad=True)")
+                mask = getattr(x, "_keras_mask", None)
                 x = Tensor._make(backend.place_on("gpu", d), None, 0)  # a constant: copied over
+                if mask is not None:
+                    x._keras_mask = backend.like(x.data, backend.as_array(getattr(mask, "data", mask)))
                 d = x.data
             if self.autocast and d.dtype.kind == "f" and d.dtype != np.dtype(self.dtype) and \
                     self.dtype in ("float16", "float32", "float64"):

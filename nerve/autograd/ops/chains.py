@@ -103,8 +103,9 @@ def plan(n_rows):
 
 class _Worker:
     """A daemon thread that runs one task per hand-off: ``go`` released -> it runs ``task`` -> ``done`` released.
-    A lock hand-off takes ~8 us here, a ThreadPoolExecutor submit + wait ~70 us (measured on the 2-core VM): the
-    CNN has 8 chain hand-offs per step, an LSTM or GRU step 2."""
+    A lock hand-off takes ~7 us when the other core is busy (a ThreadPoolExecutor submit + wait took ~70 us);
+    when it is idle, waking its vCPU costs ~70 us on the 2-core VM either way. The CNN has 8 chain hand-offs per
+    step, an LSTM or GRU step 2."""
 
     def __init__(self):
         self.go, self.done = threading.Lock(), threading.Lock()
