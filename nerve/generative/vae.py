@@ -78,7 +78,8 @@ class VAE(Model):
     def _vae_losses(self, x, training):
         x_in = x
         if training and self.noise_stddev > 0:
-            noisy = x.data + self.noise_stddev * backend.rng().standard_normal(x.shape).astype(x.data.dtype)
+            noisy = x.data + backend.like(x.data, self.noise_stddev * backend.rng().standard_normal(x.shape).astype(
+                x.data.dtype))
             if self.likelihood == "bernoulli":
                 noisy = np.clip(noisy, 0.0, 1.0)
             x_in = ops.convert_to_tensor(noisy)
@@ -133,14 +134,15 @@ class VAE(Model):
 
     def elbo(self, x, batch_size=256):
         """Mean ELBO (one z sample per x): -(reconstruction + KL), in nats for the Bernoulli decoder."""
-        x = np.asarray(x, dtype=np.float32)
+        x = backend.as_array(x, dtype=np.float32)
+        xp = self._array_module()  # the batches go where the weights are (nerve.device)
         vals = []
         with backend.no_grad(), backend.training_mode(False):
             for i in range(0, len(x), batch_size):
-                xb = ops.convert_to_tensor(x[i:i + batch_size])
+                xb = ops.convert_to_tensor(self._on_device(x[i:i + batch_size], xp))
                 z_mean, z_log_var, z = self.encoder(xb, training=False)
                 rec = self.reconstruction_loss(xb, self.decoder(z, training=False))
-                vals.append(-(rec.data + kl_divergence(z_mean, z_log_var).data))
+                vals.append(backend.to_numpy(-(rec.data + kl_divergence(z_mean, z_log_var).data)))
         return float(np.mean(np.concatenate(vals)))
 
     def generate(self, n=10, prior="normal", low=-2.0, high=2.0, seed=None):

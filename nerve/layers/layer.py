@@ -299,17 +299,6 @@ class Layer:
     def _convert(self, x):
         if isinstance(x, Tensor):
             d = x.data
-            if type(d) is np.ndarray and self.__dict__.get("_device") == "gpu":
-                if x.requires_grad:  # moving it would cut the gradient's way back to this tensor
-                    raise ValueError(f"{type(self).__name__} '{self.name}': the input is a NumPy tensor that requires "
-                                     f"grad, but this layer's weights are on the GPU (made under nerve.device"
-                                     f"('gpu')); make the input there too, e.g. nerve.tensor(cupy.asarray(x), "
-                                     f"requires_grad=True)")
-                mask = getattr(x, "_keras_mask", None)
-                x = Tensor._make(backend.place_on("gpu", d), None, 0)  # a constant: copied over
-                if mask is not None:
-                    x._keras_mask = backend.like(x.data, backend.as_array(getattr(mask, "data", mask)))
-                d = x.data
             if self.autocast and d.dtype.kind == "f" and d.dtype != np.dtype(self.dtype) and \
                     self.dtype in ("float16", "float32", "float64"):
                 from .. import ops
@@ -322,8 +311,6 @@ class Layer:
         if x is None or isinstance(x, (int, float, bool, str)):
             return x
         a = x if backend.is_array(x) else np.asarray(x)
-        if type(a) is np.ndarray and self.__dict__.get("_device") == "gpu" and a.dtype.kind not in "OUS":
-            a = backend.place_on("gpu", a)  # a layer made under nerve.device("gpu") takes host data too
         if a.dtype.kind in "OUS":
             raise TypeError(f"{type(self).__name__} '{self.name}': expected numeric input, got an array of dtype "
                             f"{a.dtype}")
@@ -332,6 +319,25 @@ class Layer:
         elif a.dtype.kind == "b":
             pass
         return Tensor._make(a, None, 0)
+
+    def _to_device(self, x):
+        """Host inputs of a layer whose weights are on the GPU (made under nerve.device("gpu")): arrays and constant
+        tensors are copied there; a host tensor that requires grad is an error (a copy would cut its gradient)."""
+        if isinstance(x, (list, tuple)):
+            return type(x)(self._to_device(v) for v in x)
+        if isinstance(x, dict):
+            return {k: self._to_device(v) for k, v in x.items()}
+        if not isinstance(x, Tensor) or type(x.data) is not np.ndarray or x.data.dtype.kind in "OUS":
+            return x
+        if x.requires_grad:
+            raise ValueError(f"{type(self).__name__} '{self.name}': the input is a NumPy tensor that requires grad, "
+                             f"but this layer's weights are on the GPU (made under nerve.device('gpu')); make the "
+                             f"input there too, e.g. nerve.tensor(cupy.asarray(x), requires_grad=True)")
+        mask = getattr(x, "_keras_mask", None)
+        out = Tensor._make(backend.place_on("gpu", x.data), None, 0)
+        if mask is not None:
+            out._keras_mask = backend.like(out.data, backend.as_array(getattr(mask, "data", mask)))
+        return out
 
     def _check_input_spec(self, inputs):
         spec = self.input_spec
@@ -411,6 +417,8 @@ class Layer:
         inputs = self._convert(inputs)
         if not self.built:
             self._maybe_build(_shapes_of(inputs))
+        if self.__dict__.get("_device") == "gpu" and (self._own_weights or self._tracked_layers):
+            inputs = self._to_device(inputs)  # a layer without weights works wherever its input is
         self._check_input_spec(inputs)
         names, has_var_kw = self._call_params()
         if "training" in names or has_var_kw:
