@@ -11,6 +11,7 @@ wherever the code does the same operations.
 
 It cannot run CUDA source: ``ElementwiseKernel`` / ``RawKernel`` raise, so code must keep a generic path.
 """
+import contextlib
 import sys
 import types
 
@@ -313,3 +314,26 @@ def uninstall():
         else:
             sys.modules[k] = m
     _saved.clear()
+
+
+def real_cupy():
+    """The real CuPy where it imports and sees a GPU, else None."""
+    try:
+        import cupy
+        return cupy if cupy.cuda.runtime.getDeviceCount() > 0 else None
+    except Exception:  # not installed, or no CUDA driver / device
+        return None
+
+
+@contextlib.contextmanager
+def gpu_module():
+    """The real CuPy where a GPU is visible, else this stand-in, installed for the ``with`` block only."""
+    real = real_cupy()
+    if real is not None:
+        yield real
+        return
+    fake = install()
+    try:
+        yield fake
+    finally:
+        uninstall()

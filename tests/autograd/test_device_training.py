@@ -20,28 +20,14 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import fakecupy  # noqa: E402
 
 
-def _real_cupy():
-    try:
-        import cupy
-        return cupy if cupy.cuda.runtime.getDeviceCount() > 0 else None
-    except Exception:
-        return None
-
-
-REAL = _real_cupy()
+REAL = fakecupy.real_cupy()
 
 
 @pytest.fixture
 def cp():
     """The real CuPy where a GPU is visible, else the strict stand-in (installed for this test only)."""
-    if REAL is not None:
-        yield REAL
-        return
-    fake = fakecupy.install()
-    try:
-        yield fake
-    finally:
-        fakecupy.uninstall()
+    with fakecupy.gpu_module() as module:
+        yield module
 
 
 def _check(a, b, exact=True):

@@ -15,18 +15,8 @@ import fakecupy  # noqa: E402
 
 @pytest.fixture
 def gpu():
-    try:
-        import cupy
-        if cupy.cuda.runtime.getDeviceCount() > 0:
-            yield cupy
-            return
-    except Exception:
-        pass
-    fake = fakecupy.install()
-    try:
-        yield fake
-    finally:
-        fakecupy.uninstall()
+    with fakecupy.gpu_module() as module:
+        yield module
 
 
 @pytest.mark.parametrize("name", ["vae", "mlp_gan", "char_textgen", "sentiment_bilstm", "fashion_cnn_bn"])

@@ -33,10 +33,11 @@ class DenseFn(Function):
         x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
         z = x2 @ w
         K = self.kernels = _fused(x2, w, b, activation)
+        G = gpu.kernels(z) if K is None and activation == "relu" and b is not None and b.dtype == z.dtype else None
         if K is not None:
             K.bias_act(z, b, activation == "relu")  # z = max(z + b, 0) or z + b, in place
-        elif activation == "relu" and b is not None and gpu.kernels(z) is not None and b.dtype == z.dtype:
-            gpu.kernels(z).bias_relu(b, z)  # one CuPy kernel: z = max(z + b, 0)
+        elif G is not None:
+            G.bias_relu(b, z)  # one CuPy kernel: z = max(z + b, 0)
         else:
             if b is not None:
                 z += b
