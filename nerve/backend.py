@@ -84,10 +84,13 @@ class Config:
         self.debug = os.environ.get("NERVE_DEBUG", "0") not in ("", "0", "false", "False")
         self.floatx = "float32"
         self.device = "cpu"   # where new variables live: "cpu" (NumPy) or "gpu" (CuPy); see device()
+        # fit/evaluate/predict/*_on_batch flush denormal floats to zero while they run (nerve/denormals.py)
+        self.flush_denormal = os.environ.get("NERVE_FLUSH_DENORMAL", "1") not in ("0", "false", "False")
 
     def __repr__(self):
         return (f"Config(grad_enabled={self.grad_enabled}, training={self.training}, "
-                f"debug={self.debug}, floatx={self.floatx!r}, device={self.device!r})")
+                f"debug={self.debug}, floatx={self.floatx!r}, device={self.device!r}, "
+                f"flush_denormal={self.flush_denormal})")
 
 
 config = Config()

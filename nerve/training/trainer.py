@@ -12,7 +12,7 @@ import contextlib
 
 import numpy as np
 
-from .. import backend
+from .. import backend, denormals
 from ..autograd.ops import chains
 from ..autograd.tensor import Tensor
 from .callback_list import CallbackList, pythonify_logs
@@ -386,9 +386,10 @@ class Trainer:
             steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1):
         """Train for ``epochs`` epochs; returns the History (``history.history``: per-epoch logs)."""
         self._assert_compiled("fit")
-        return run_fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
-                       shuffle, class_weight, sample_weight, initial_epoch, steps_per_epoch, validation_steps,
-                       validation_batch_size, validation_freq)
+        with denormals.flushing():
+            return run_fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
+                           shuffle, class_weight, sample_weight, initial_epoch, steps_per_epoch, validation_steps,
+                           validation_batch_size, validation_freq)
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
                  callbacks=None, return_dict=False, **kwargs):
@@ -409,7 +410,7 @@ class Trainer:
         cbs.on_test_begin()
         logs = {}
         xp = self._array_module()
-        with self._chain_scope():
+        with denormals.flushing(), self._chain_scope():
             for step, batch in iterator:
                 cbs.on_test_batch_begin(step)
                 logs = self.test_step(self._on_device(batch, xp))
@@ -428,7 +429,7 @@ class Trainer:
         cbs.on_predict_begin()
         outs = []
         xp = self._array_module()
-        with self._chain_scope():
+        with denormals.flushing(), self._chain_scope():
             for step, batch in iterator:
                 cbs.on_predict_batch_begin(step)
                 out = _to_numpy_structure(self.predict_step(self._on_device(batch, xp)))
@@ -455,7 +456,8 @@ class Trainer:
         self._assert_compiled("train_on_batch")
         self.reset_metrics()
         batch = self._prepare_batch("train_on_batch", x, y, sample_weight, class_weight)
-        logs = self.train_step(self._on_device(batch, self._array_module()))
+        with denormals.flushing():
+            logs = self.train_step(self._on_device(batch, self._array_module()))
         logs = pythonify_logs(logs)
         return logs if return_dict else self._flatten_metrics_in_order(logs)
 
@@ -463,12 +465,14 @@ class Trainer:
         self._assert_compiled("test_on_batch")
         self.reset_metrics()
         batch = self._prepare_batch("test_on_batch", x, y, sample_weight)
-        logs = pythonify_logs(self.test_step(self._on_device(batch, self._array_module())))
+        with denormals.flushing():
+            logs = pythonify_logs(self.test_step(self._on_device(batch, self._array_module())))
         return logs if return_dict else self._flatten_metrics_in_order(logs)
 
     def predict_on_batch(self, x):
         self._check_can_predict()
         x = _standardize(x)
         num_samples("predict_on_batch", x)
-        return _to_numpy_structure(self.predict_step(self._on_device((x,), self._array_module())))
+        with denormals.flushing():
+            return _to_numpy_structure(self.predict_step(self._on_device((x,), self._array_module())))
 

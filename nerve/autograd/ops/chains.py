@@ -22,6 +22,7 @@ from contextlib import contextmanager, nullcontext
 from functools import partial
 
 from . import jit
+from ... import denormals
 
 MIN_ROWS = 16  # batch rows per chain below which a chain costs more than it saves
 
@@ -118,6 +119,7 @@ class _Worker:
         while True:
             self.go.acquire()
             try:
+                denormals.adopt()  # the process's denormal mode, if it changed since this thread's last task
                 self.result, self.error = self.task(), None
             except BaseException as e:  # handed back to the caller
                 self.result, self.error = None, e
