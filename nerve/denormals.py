@@ -44,6 +44,9 @@ define void @set_mxcsr(i32 %v) {
   ret void
 }
 """
+# LLVM before 15 (llvmlite < 0.44) spells pointers with their element type
+_IR_TYPED = (_IR.replace("(ptr)", "(i8*)").replace("(ptr %p)", "(i8* %q)").replace("ptr %p", "i32* %p")
+             .replace("  call", "  %q = bitcast i32* %p to i8*\n  call"))
 
 _lock = threading.Lock()
 _mxcsr = None       # (get, set) ctypes functions, False when unsupported, None before the first try
@@ -61,12 +64,19 @@ def _compile():
         import llvmlite.binding as llvm
         llvm.initialize_native_target()
         llvm.initialize_native_asmprinter()
-        module = llvm.parse_assembly(_IR)
-        module.verify()
-        machine = llvm.Target.from_default_triple().create_target_machine()
-        engine = llvm.create_mcjit_compiler(module, machine)
-        engine.finalize_object()
-    except Exception:  # no llvmlite, or an LLVM without these intrinsics: unsupported, as off x86
+    except Exception:  # no llvmlite: unsupported, as off x86
+        return False
+    for ir in (_IR, _IR_TYPED):
+        try:
+            module = llvm.parse_assembly(ir)
+            module.verify()
+            machine = llvm.Target.from_default_triple().create_target_machine()
+            engine = llvm.create_mcjit_compiler(module, machine)
+            engine.finalize_object()
+            break
+        except Exception:  # the other pointer syntax, else an LLVM without these intrinsics: unsupported
+            continue
+    else:
         return False
     get = ctypes.CFUNCTYPE(ctypes.c_uint32)(engine.get_function_address("get_mxcsr"))
     set_ = ctypes.CFUNCTYPE(None, ctypes.c_uint32)(engine.get_function_address("set_mxcsr"))
