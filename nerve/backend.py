@@ -76,21 +76,58 @@ def to_numpy(x):
 
 
 class Config:
-    """Global switches. Use the context managers below rather than setting them by hand."""
+    """Global switches (use the context managers below rather than setting them by hand), and Keras 3's
+    ``keras.config`` functions as methods, so ``nerve.config.floatx()`` works where a script had
+    ``keras.config.floatx()``."""
 
     def __init__(self):
         self.grad_enabled = True
         self.training = False
         self.debug = os.environ.get("NERVE_DEBUG", "0") not in ("", "0", "false", "False")
-        self.floatx = "float32"
+        self.float_dtype = "float32"  # floatx(); set with set_floatx
         self.device = "cpu"   # where new variables live: "cpu" (NumPy) or "gpu" (CuPy); see device()
         # fit/evaluate/predict/*_on_batch flush denormal floats to zero while they run (nerve/denormals.py)
         self.flush_denormal = os.environ.get("NERVE_FLUSH_DENORMAL", "1") not in ("0", "false", "False")
 
     def __repr__(self):
         return (f"Config(grad_enabled={self.grad_enabled}, training={self.training}, "
-                f"debug={self.debug}, floatx={self.floatx!r}, device={self.device!r}, "
+                f"debug={self.debug}, floatx={self.float_dtype!r}, device={self.device!r}, "
                 f"flush_denormal={self.flush_denormal})")
+
+    # keras.config
+    @staticmethod
+    def backend():
+        """The array library that runs the ops: 'numpy' (CuPy arrays under ``nerve.device('gpu')``)."""
+        return "numpy"
+
+    @staticmethod
+    def floatx():
+        return floatx()
+
+    @staticmethod
+    def set_floatx(value):
+        set_floatx(value)
+
+    @staticmethod
+    def epsilon():
+        return epsilon()
+
+    @staticmethod
+    def set_epsilon(value):
+        set_epsilon(value)
+
+    @staticmethod
+    def image_data_format():
+        return image_data_format()
+
+    @staticmethod
+    def set_image_data_format(data_format):
+        set_image_data_format(data_format)
+
+    @staticmethod
+    def enable_unsafe_deserialization():
+        """Accepted for Keras scripts and changes nothing: nerve's files never hold Python code (a Lambda
+        layer's function is not saved), so there is no unsafe mode to unlock."""
 
 
 config = Config()
@@ -98,13 +135,13 @@ config = Config()
 
 def floatx():
     """The default float dtype name ('float32' unless changed with ``set_floatx``)."""
-    return config.floatx
+    return config.float_dtype
 
 
 def set_floatx(value):
     if value not in _FLOATS:
         raise ValueError(f"set_floatx: argument 'value' expected one of {_FLOATS}, got {value!r}")
-    config.floatx = str(value)
+    config.float_dtype = str(value)
 
 
 @contextlib.contextmanager
@@ -203,7 +240,7 @@ def precision(dtype):
     """Context manager setting floatx, e.g. ``with precision('float64'):`` for gradient checks."""
     if dtype not in _FLOATS:
         raise ValueError(f"precision: argument 'dtype' expected one of {_FLOATS}, got {dtype!r}")
-    return _switch("floatx", dtype)
+    return _switch("float_dtype", dtype)
 
 
 # ---------------------------------------------------------------- the one random Generator
@@ -240,7 +277,7 @@ def set_rng_state(state):
 def resolve_dtype(dtype):
     """None -> floatx; names and NumPy dtypes -> np.dtype, with a clear error otherwise."""
     if dtype is None:
-        return np.dtype(config.floatx)
+        return np.dtype(config.float_dtype)
     try:
         return np.dtype(dtype)
     except TypeError:
@@ -258,3 +295,14 @@ def epsilon():
 def set_epsilon(value):
     global _EPSILON
     _EPSILON = float(value)
+
+
+def image_data_format():
+    """'channels_last': images are (batch, height, width, channels) everywhere in nerve."""
+    return "channels_last"
+
+
+def set_image_data_format(data_format):
+    if data_format != "channels_last":
+        raise ValueError("set_image_data_format: argument 'data_format' expected 'channels_last' (nerve's layers "
+                         f"are channels_last only), got {data_format!r}")

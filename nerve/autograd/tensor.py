@@ -233,7 +233,7 @@ def _as_array(data, dtype=None):
         return np.asarray(data, dtype=backend.resolve_dtype(dtype))
     a = np.asarray(data)
     if a.dtype == np.float64 and not isinstance(data, (np.floating, np.generic)):
-        a = a.astype(config.floatx)  # Python floats and lists follow floatx, like torch.tensor
+        a = a.astype(config.float_dtype)  # Python floats and lists follow floatx, like torch.tensor
     elif a.dtype.kind in "OUS":
         raise TypeError(f"tensor: argument 'data' expected numbers, got an array of dtype {a.dtype} "
                         f"(object or string values cannot be differentiated)")
