@@ -16,7 +16,8 @@ nerve's chain threads (ops/chains.py) take the mode up at their next task. Model
 the ``*_on_batch`` methods flush while they run (``flushing()``; ``nerve.config.flush_denormal = False`` keeps
 IEEE denormals there) and give the calling thread its mode back at the end; OpenBLAS's workers keep flushing
 after the first such call (restarting them costs ~1 ms, too much for every small predict call) until
-``set_flush_denormal(False)``.
+``set_flush_denormal(False)``. numba's own worker threads (the parallel compiled kernels) keep the mode of the
+thread that started them: nerve cannot reach them.
 
 Reading and writing MXCSR takes two machine instructions (stmxcsr, ldmxcsr) that Python cannot run: they are
 compiled once with llvmlite (installed with numba, the ``fast`` extra). Without llvmlite, or off x86-64,
