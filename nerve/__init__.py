@@ -13,7 +13,7 @@ from . import utils
 _SUBMODULES = ("models", "layers", "losses", "optimizers", "metrics", "callbacks", "activations", "initializers",
                "regularizers", "constraints", "saving", "training", "datasets", "variables",
                "applications", "preprocessing", "inspect", "evaluation", "generative", "wrappers", "integrations",
-               "recipes")
+               "recipes", "random")
 _TOP_LEVEL = {"Sequential": "models", "Model": "models", "Functional": "models", "Input": "layers",
               "InputSpec": "layers", "Layer": "layers", "Variable": "variables"}
 
