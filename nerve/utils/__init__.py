@@ -3,6 +3,7 @@ from ..backend import set_random_seed  # noqa: F401
 from .numerical_utils import normalize, to_categorical  # noqa: F401
 from .sequence_utils import pad_sequences  # noqa: F401
 from .model_visualization import plot_model  # noqa: F401
+from .file_utils import get_file  # noqa: F401
 
 
 def clear_session(free_memory=True):
@@ -16,4 +17,4 @@ def clear_session(free_memory=True):
 
 
 __all__ = ["set_random_seed", "to_categorical", "normalize", "pad_sequences", "plot_model",
-           "clear_session"]
+           "clear_session", "get_file"]
