@@ -8,3 +8,4 @@ from .autograd.ops import (abs, absolute, add, amax, amin, argmax, argmin, cast,
                            softsign, split, sqrt, square, squeeze, stack, std, stop_gradient, subtract, sum,
                            swapaxes, swish, take, tanh, tensordot, transpose, true_divide, var, where, zeros,
                            zeros_like)
+from .autograd.ops.numpy_ops import *  # noqa: F401,F403,E402 - the rest of keras.ops's NumPy namespace
