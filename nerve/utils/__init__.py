@@ -4,6 +4,7 @@ from .numerical_utils import normalize, to_categorical  # noqa: F401
 from .sequence_utils import pad_sequences  # noqa: F401
 from .model_visualization import plot_model  # noqa: F401
 from .file_utils import get_file  # noqa: F401
+from .dataset_utils import PyDataset, Sequence, image_dataset_from_directory  # noqa: F401
 
 
 def clear_session(free_memory=True):
@@ -17,4 +18,12 @@ def clear_session(free_memory=True):
 
 
 __all__ = ["set_random_seed", "to_categorical", "normalize", "pad_sequences", "plot_model",
-           "clear_session", "get_file"]
+           "clear_session", "get_file", "PyDataset", "Sequence", "image_dataset_from_directory",
+           "timeseries_dataset_from_array"]
+
+
+def __getattr__(name):  # nerve.preprocessing imports the layers: loaded on first use, `import nerve` stays fast
+    if name == "timeseries_dataset_from_array":
+        from ..preprocessing.sequence import timeseries_dataset_from_array
+        return timeseries_dataset_from_array
+    raise AttributeError(f"module 'nerve.utils' has no attribute {name!r}")

@@ -1,0 +1,198 @@
+"""Keras 3's data utilities in ``keras.utils``: ``PyDataset`` (the base class of batch datasets that ``fit``
+takes) and ``image_dataset_from_directory`` (seed-002's cats-vs-dogs folders; Keras returns a tf.data
+Dataset, nerve a PyDataset of NumPy batches that fit/evaluate/predict iterate the same way)."""
+import os
+
+import numpy as np
+
+from .. import backend
+
+IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
+LABEL_MODES = ("int", "categorical", "binary", None)
+
+
+class PyDataset:
+    """Subclass it with ``__len__`` (number of batches) and ``__getitem__(i)`` (batch i: ``x``, ``(x, y)`` or
+    ``(x, y, sample_weight)``); ``on_epoch_end`` runs after each epoch. ``workers``, ``use_multiprocessing``
+    and ``max_queue_size`` are accepted for Keras scripts; nerve reads the batches in the training thread."""
+
+    def __init__(self, workers=1, use_multiprocessing=False, max_queue_size=10):
+        self.workers, self.use_multiprocessing, self.max_queue_size = workers, use_multiprocessing, max_queue_size
+
+    def __getitem__(self, index):
+        raise NotImplementedError(f"{type(self).__name__} must implement __getitem__(index) returning a batch")
+
+    def __len__(self):
+        raise NotImplementedError(f"{type(self).__name__} must implement __len__() returning the number of "
+                                  f"batches")
+
+    @property
+    def num_batches(self):
+        return len(self)
+
+    def on_epoch_begin(self):
+        pass
+
+    def on_epoch_end(self):
+        pass
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+
+Sequence = PyDataset  # the Keras 2 name
+
+
+class ImageFolderDataset(PyDataset):
+    """Batches of (images, labels) read from files on demand: images float32 (batch, height, width, channels)
+    in 0..255, labels as ``label_mode`` says. ``class_names`` lists the classes in label order."""
+
+    def __init__(self, paths, labels, class_names, label_mode, color_mode, image_size, batch_size, shuffle, seed,
+                 interpolation, crop_to_aspect_ratio):
+        super().__init__()
+        self.file_paths, self.labels, self.class_names = list(paths), labels, class_names
+        self.label_mode, self.color_mode, self.image_size = label_mode, color_mode, tuple(image_size)
+        self.batch_size, self.shuffle, self.interpolation = batch_size, shuffle, interpolation
+        self.crop_to_aspect_ratio = crop_to_aspect_ratio
+        self._rng = np.random.default_rng(seed) if seed is not None else backend.rng()
+        self._order = self._rng.permutation(len(self.file_paths)) if shuffle else np.arange(len(self.file_paths))
+
+    def __len__(self):
+        if self.batch_size is None:
+            return len(self.file_paths)
+        return -(-len(self.file_paths) // self.batch_size)
+
+    def _image(self, path):
+        from ..preprocessing.image_dir import _pil, img_to_array
+        image = _pil()
+        img = image.open(path)
+        modes = {"grayscale": "L", "rgb": "RGB", "rgba": "RGBA"}
+        img = img.convert(modes[self.color_mode]) if img.mode != modes[self.color_mode] else img
+        h, w = self.image_size
+        if self.crop_to_aspect_ratio:  # the largest centred crop with the target's aspect ratio
+            W, H = img.size  # noqa: N806
+            cw, ch = min(W, round(H * w / h)), min(H, round(W * h / w))
+            left, top = (W - cw) // 2, (H - ch) // 2
+            img = img.crop((left, top, left + cw, top + ch))
+        methods = {"nearest": image.NEAREST, "bilinear": image.BILINEAR, "bicubic": image.BICUBIC,
+                   "lanczos": image.LANCZOS, "area": image.BOX}
+        if img.size != (w, h):
+            img = img.resize((w, h), methods[self.interpolation])
+        return img_to_array(img, dtype="float32")
+
+    def _label(self, sel):
+        y = self.labels[sel]
+        if self.label_mode == "int":
+            return y.astype(np.int32)
+        if self.label_mode == "binary":
+            return y.astype(np.float32)[:, None]
+        return np.eye(len(self.class_names), dtype=np.float32)[y]
+
+    def __getitem__(self, i):
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"image_dataset_from_directory: batch index {i} out of range for {len(self)} batches")
+        i %= len(self)
+        size = self.batch_size or 1
+        sel = self._order[i * size:(i + 1) * size]
+        x = np.stack([self._image(self.file_paths[j]) for j in sel])
+        if self.batch_size is None:
+            x, sel = x[0], sel[0:1]
+        if self.label_mode is None:
+            return x
+        y = self._label(sel)
+        return x, (y[0] if self.batch_size is None else y)
+
+    def on_epoch_end(self):
+        if self.shuffle:
+            self._order = self._rng.permutation(len(self.file_paths))
+
+
+def _index_directory(directory, class_names, follow_links):
+    if not os.path.isdir(directory):
+        raise ValueError(f"image_dataset_from_directory: argument 'directory' expected a folder, got {directory!r}")
+    found = sorted(d for d in os.listdir(directory) if os.path.isdir(os.path.join(directory, d)))
+    if class_names is None:
+        class_names = found
+    else:
+        missing = [c for c in class_names if c not in found]
+        if missing:
+            raise ValueError(f"image_dataset_from_directory: argument 'class_names' names folders that are not in "
+                             f"{directory!r}: {missing}; found {found}")
+    paths, labels = [], []
+    for k, c in enumerate(class_names):
+        for root, _, names in sorted(os.walk(os.path.join(directory, c), followlinks=follow_links)):
+            for name in sorted(names):
+                if name.lower().endswith(IMAGE_EXTENSIONS):
+                    paths.append(os.path.join(root, name))
+                    labels.append(k)
+    return paths, np.asarray(labels, np.int64), list(class_names)
+
+
+def image_dataset_from_directory(directory, labels="inferred", label_mode="int", class_names=None,
+                                 color_mode="rgb", batch_size=32, image_size=(256, 256), shuffle=True, seed=None,
+                                 validation_split=None, subset=None, interpolation="bilinear", follow_links=False,
+                                 crop_to_aspect_ratio=False, pad_to_aspect_ratio=False, data_format=None,
+                                 verbose=True):
+    """Images under ``directory/<class>/`` (classes in alphabetical order unless ``class_names``), as a
+    PyDataset of (images, labels) batches; with ``validation_split`` and ``subset`` 'training', 'validation'
+    or 'both', the files are shuffled with ``seed`` and the last fraction is the validation set (Keras)."""
+    who = "image_dataset_from_directory"
+    if label_mode not in LABEL_MODES:
+        raise ValueError(f"{who}: argument 'label_mode' expected one of {LABEL_MODES}, got {label_mode!r}")
+    if color_mode not in ("grayscale", "rgb", "rgba"):
+        raise ValueError(f"{who}: argument 'color_mode' expected 'grayscale', 'rgb' or 'rgba', got {color_mode!r}")
+    if interpolation not in ("nearest", "bilinear", "bicubic", "lanczos", "area"):
+        raise ValueError(f"{who}: argument 'interpolation' expected one of 'nearest', 'bilinear', 'bicubic', "
+                         f"'lanczos', 'area', got {interpolation!r}")
+    if data_format not in (None, "channels_last"):
+        raise ValueError(f"{who}: argument 'data_format' expected 'channels_last' (nerve is channels_last only), "
+                         f"got {data_format!r}")
+    if pad_to_aspect_ratio:
+        raise ValueError(f"{who}: argument 'pad_to_aspect_ratio' is not supported; use crop_to_aspect_ratio=True "
+                         f"or resize")
+    if labels == "inferred":
+        paths, y, names = _index_directory(directory, class_names, follow_links)
+    elif labels is None:
+        paths, _, _ = _index_directory(directory, None, follow_links)
+        paths, y, names = sorted(paths), np.zeros(len(paths), np.int64), []
+        label_mode = None
+    else:  # explicit labels, one per file in alphanumeric order of the paths
+        paths = sorted(p for p in _index_directory(directory, None, follow_links)[0])
+        y = np.asarray(labels, np.int64)
+        if len(y) != len(paths):
+            raise ValueError(f"{who}: argument 'labels' has {len(y)} entries for {len(paths)} image files")
+        names = list(class_names) if class_names is not None else [str(i) for i in range(int(y.max()) + 1)]
+    if label_mode == "binary" and len(names) != 2:
+        raise ValueError(f"{who}: label_mode='binary' needs exactly 2 classes, found {len(names)}: {names}")
+    if not paths:
+        raise ValueError(f"{who}: no images ({', '.join(IMAGE_EXTENSIONS)}) found under {directory!r}")
+    if validation_split:
+        if subset not in ("training", "validation", "both"):
+            raise ValueError(f"{who}: with validation_split, argument 'subset' expected 'training', 'validation' "
+                             f"or 'both', got {subset!r}")
+        if shuffle and seed is None:
+            raise ValueError(f"{who}: validation_split with shuffle=True needs a 'seed', so that the training and "
+                             f"validation subsets do not overlap")
+    if seed is not None and shuffle:  # one shuffle of the file list before splitting, as Keras
+        order = np.random.default_rng(seed).permutation(len(paths))
+        paths, y = [paths[i] for i in order], y[order]
+    if verbose:
+        print(f"Found {len(paths)} files belonging to {len(names)} classes.")
+
+    def make(sel, name):
+        if verbose and validation_split:
+            print(f"Using {len(sel)} files for {name}.")
+        return ImageFolderDataset([paths[i] for i in sel], y[sel], names, label_mode, color_mode, image_size,
+                                  batch_size, shuffle, seed, interpolation, crop_to_aspect_ratio)
+
+    idx = np.arange(len(paths))
+    if not validation_split:
+        return make(idx, "training")
+    n_val = int(validation_split * len(paths))
+    train, val = idx[:len(paths) - n_val], idx[len(paths) - n_val:]
+    if subset == "training":
+        return make(train, "training")
+    if subset == "validation":
+        return make(val, "validation")
+    return make(train, "training"), make(val, "validation")
