@@ -28,4 +28,7 @@ def __getattr__(name):  # TextVectorization lives in nerve.preprocessing (import
     if name == "TextVectorization":
         from ..preprocessing.text_vectorization import TextVectorization
         return TextVectorization
+    if name in ("StringLookup", "IntegerLookup", "CategoryEncoding", "Discretization"):
+        from ..preprocessing import categorical
+        return getattr(categorical, name)
     raise AttributeError(f"module 'nerve.layers' has no attribute {name!r}")

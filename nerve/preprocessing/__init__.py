@@ -5,3 +5,4 @@ from . import sequence, text
 from .sequence import TimeseriesDataset, lagged_design_matrix, pad_sequences, timeseries_dataset_from_array
 from .text import Tokenizer, text_to_word_sequence, tokenizer_from_json
 from .text_vectorization import TextVectorization
+from .categorical import CategoryEncoding, Discretization, IntegerLookup, StringLookup
