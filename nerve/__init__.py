@@ -6,6 +6,11 @@ from .backend import (config, debug_mode, device, enable_grad, floatx, no_grad, 
                       set_random_seed)
 from .autograd import Function, Tensor, gradcheck, tensor
 from .denormals import set_flush_denormal
+
+
+def version():
+    """nerve's version string (``keras.version()``)."""
+    return __version__
 from . import ops
 from . import utils
 

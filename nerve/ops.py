@@ -9,3 +9,4 @@ from .autograd.ops import (abs, absolute, add, amax, amin, argmax, argmin, cast,
                            swapaxes, swish, take, tanh, tensordot, transpose, true_divide, var, where, zeros,
                            zeros_like)
 from .autograd.ops.numpy_ops import *  # noqa: F401,F403,E402 - the rest of keras.ops's NumPy namespace
+from .autograd.ops import image  # noqa: F401,E402 - keras.ops.image

@@ -40,3 +40,7 @@ def test_backend_name_and_unsafe_deserialization():
     assert nerve.config.backend() == "numpy"
     assert nerve.config.enable_unsafe_deserialization() is None
     assert "floatx='float32'" in repr(nerve.config)
+
+
+def test_version():
+    assert nerve.version() == nerve.__version__
