@@ -11,6 +11,7 @@ import numpy as np
 from . import backend
 from .autograd import ops
 from .autograd.tensor import Tensor
+from .initializers import _float_dtype, _shape  # the same argument checks as the initializers
 
 
 class SeedGenerator:
@@ -66,23 +67,6 @@ def _gen(seed, who):
         return seed.generator()
     _check_int_seed(seed, who)
     return np.random.default_rng(int(seed))
-
-
-def _shape(shape, who):
-    try:
-        shape = tuple(int(d) for d in (shape if isinstance(shape, (tuple, list)) else (shape,)))
-    except (TypeError, ValueError):
-        raise ValueError(f"{who}: argument 'shape' expected a tuple of non-negative ints, got {shape!r}") from None
-    if any(d < 0 for d in shape):
-        raise ValueError(f"{who}: argument 'shape' expected a tuple of non-negative ints, got {shape!r}")
-    return shape
-
-
-def _float_dtype(dtype, who):
-    d = backend.resolve_dtype(dtype)
-    if d.kind != "f":
-        raise ValueError(f"{who}: argument 'dtype' expected a float dtype, got {d.name!r}")
-    return d
 
 
 def _out(a):

@@ -80,9 +80,9 @@ def test_bad_arguments_name_the_function_and_argument():
         nr.normal((2,), seed="a")
     with pytest.raises(ValueError, match=r"uniform: argument 'maxval' expected > minval=1.0, got 0.0"):
         nr.uniform((2,), 1.0, 0.0)
-    with pytest.raises(ValueError, match=r"normal: argument 'shape' expected a tuple of non-negative ints"):
+    with pytest.raises(ValueError, match=r"normal: argument 'shape' must not have negative sizes"):
         nr.normal((2, -1))
-    with pytest.raises(ValueError, match=r"normal: argument 'dtype' expected a float dtype, got 'int32'"):
+    with pytest.raises(ValueError, match=r"normal: argument 'dtype' expected a float dtype, got int32"):
         nr.normal((2,), dtype="int32")
     with pytest.raises(ValueError, match=r"dropout: argument 'rate' expected a float in \[0, 1\), got 1.0"):
         nr.dropout(np.ones(3), 1.0)
