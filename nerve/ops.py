@@ -10,3 +10,7 @@ from .autograd.ops import (abs, absolute, add, amax, amin, argmax, argmin, cast,
                            zeros_like)
 from .autograd.ops.numpy_ops import *  # noqa: F401,F403,E402 - the rest of keras.ops's NumPy namespace
 from .autograd.ops import image  # noqa: F401,E402 - keras.ops.image
+from .autograd.ops.nn_functional import (average_pool, batch_normalization, binary_crossentropy,  # noqa: E402,F401
+                                         categorical_crossentropy, conv, conv_transpose, depthwise_conv,
+                                         log_sigmoid, max_pool, moments, multi_hot, normalize, separable_conv,
+                                         sparse_categorical_crossentropy)
