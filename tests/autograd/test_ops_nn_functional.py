@@ -133,7 +133,10 @@ CONVT = [  # (H, W, k, strides, dilation, padding, output_padding)
     (3, 4, (2, 3), (2, 3), (1, 1), "valid", None), (3, 4, (4, 4), (2, 2), (1, 1), "same", None),
     (4, 3, (3, 2), (1, 1), (2, 2), "same", None), (3, 3, (1, 1), (3, 3), (1, 1), "valid", None),
     (3, 4, (3, 3), (2, 2), (1, 1), "valid", (1, 0)), (3, 4, (3, 3), (2, 2), (1, 1), "same", (1, 1)),
-    (3, 4, (4, 2), (3, 2), (1, 1), "same", (2, 1))]
+    (3, 4, (4, 2), (3, 2), (1, 1), "same", (2, 1)),
+    # 'same', an even (dilated) kernel and an explicit output_padding (TensorFlow rejects these shapes)
+    (3, 4, (4, 4), (2, 2), (1, 1), "same", (0, 0)), (4, 3, (2, 4), (1, 2), (1, 1), "same", (0, 1)),
+    (3, 3, (2, 2), (2, 2), (2, 2), "same", (1, 0))]
 
 
 @pytest.mark.parametrize("H,W,k,s,d,pad,op", CONVT)

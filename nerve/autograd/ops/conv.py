@@ -229,11 +229,9 @@ class Conv2DTransposeFn(Function):
         op = output_padding or (None, None)
         oh = deconv_len(h, kh, sh, dh, padding, op[0])
         ow = deconv_len(wd, kw, sw, dw, padding, op[1])
-        # the equivalent forward conv maps (oh, ow) -> (h, w); find its padding
-        _, ph = conv_out_len(oh, kh, sh, dh, padding)
-        _, pw = conv_out_len(ow, kw, sw, dw, padding)
-        ph = _fit_pad(oh, h, kh, sh, dh, ph)
-        pw = _fit_pad(ow, wd, kw, sw, dw, pw)
+        # the equivalent forward conv maps (oh, ow) -> (h, w); its padding before, then what fits after
+        ph = _fit_pad(oh, h, kh, sh, dh, (_deconv_pad_before(kh, sh, dh, padding, op[0]),))
+        pw = _fit_pad(ow, wd, kw, sw, dw, (_deconv_pad_before(kw, sw, dw, padding, op[1]),))
         pshape = (n, oh + ph[0] + ph[1], ow + pw[0] + pw[1], f)
         x2 = x.reshape(-1, c)
         w2 = w.reshape(kh * kw * f, c)
@@ -271,6 +269,17 @@ def deconv_len(n, k, stride, dilation, padding, output_padding=None):
         return n * stride
     pad = 0 if padding == "valid" else ke // 2
     return (n - 1) * stride + ke - 2 * pad + output_padding
+
+
+def _deconv_pad_before(k, stride, dilation, padding, output_padding):
+    """Rows the equivalent forward conv pads before: ke - 1 - left_pad, with Keras 3's left_pad of the
+    transposed conv (``compute_conv_transpose_padding_args_for_jax``; TensorFlow agrees wherever it accepts
+    the shapes, and rejects 'same' with an even kernel and an explicit output_padding that this defines)."""
+    ke = (k - 1) * dilation + 1
+    if padding == "valid":
+        return 0
+    pad_len = stride + ke - 2 if output_padding is None else ke + ke % 2 - 2 + output_padding
+    return ke - 1 - min(pad_len // 2 + pad_len % 2, ke - 1)
 
 
 def _fit_pad(out_len, in_len, k, s, d, pad):
