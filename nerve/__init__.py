@@ -6,13 +6,14 @@ from .backend import (config, debug_mode, device, enable_grad, floatx, no_grad, 
                       set_random_seed)
 from .autograd import Function, Tensor, gradcheck, tensor
 from .denormals import set_flush_denormal
+from . import ops
+from . import utils
 
 
 def version():
     """nerve's version string (``keras.version()``)."""
     return __version__
-from . import ops
-from . import utils
+
 
 # Keras-style submodules and top-level names, imported on first use so that `import nerve` stays fast
 _SUBMODULES = ("models", "layers", "losses", "optimizers", "metrics", "callbacks", "activations", "initializers",
