@@ -56,7 +56,8 @@ def npz_bytes(arrays):
     """Serialise ``{key: array}`` to npz bytes (numeric arrays only, never object arrays)."""
     clean = {}
     for k, v in arrays.items():
-        a = np.ascontiguousarray(v)
+        a = np.asarray(v)
+        a = a if a.flags.c_contiguous else np.ascontiguousarray(a)  # not for 0-d: ascontiguousarray gives (1,)
         if a.dtype.kind not in _NUMERIC_KINDS:
             raise TypeError(f"saving: array {k!r} has dtype {a.dtype}; only numeric arrays can be saved")
         clean[k] = a

@@ -232,3 +232,19 @@ def test_lambda_with_registered_function_round_trips(tmp_path):
     m2 = saving.load_model(p)
     x = np.array([[-1.0, 0.5, 2.0]], "float32")
     np.testing.assert_array_equal(m2.predict(x, verbose=0), [[0.0, 1.0, 4.0]])
+
+
+def test_zero_dim_weights_keep_their_shape(tmp_path):
+    """A scalar weight (Attention's learnt scale) saves as shape (), not (1,) (np.ascontiguousarray's 1-D)."""
+    import numpy as np
+    import nerve
+    from nerve import layers
+    from nerve.saving.file_io import npz_bytes
+    import io
+    assert np.load(io.BytesIO(npz_bytes({"s": np.float32(2.0) * np.ones(())})))["s"].shape == ()
+    q, v = nerve.Input((3, 4)), nerve.Input((5, 4))
+    model = nerve.Model([q, v], layers.Attention(use_scale=True)([q, v]))
+    model.layers[-1].scale.assign(np.array(1.7, np.float32))
+    model.save(tmp_path / "att.keras")
+    loaded = nerve.models.load_model(tmp_path / "att.keras")
+    assert loaded.layers[-1].scale.shape == () and float(loaded.layers[-1].scale.numpy()) == np.float32(1.7)
