@@ -18,7 +18,7 @@ from .spatial import (Cropping1D, Cropping2D, SpatialDropout1D, SpatialDropout2D
 from .recurrent_cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from .recurrent import GRU, LSTM, RNN, SimpleRNN
 from .embedding import Embedding
-from .attention import AdditiveAttention, Attention
+from .attention import AdditiveAttention, Attention, MultiHeadAttention
 from .preprocessing_numeric import Normalization
 from .wrappers import Bidirectional, TimeDistributed
 from .preprocessing_image import (RandomContrast, RandomFlip, RandomRotation, RandomTranslation, RandomZoom,

@@ -13,6 +13,7 @@ from .. import backend, ops
 from .. import random as nrandom
 from ..saving.registry import register
 from .layer import Layer
+from .node import KerasTensor
 
 
 class _BaseAttention(Layer):
@@ -154,4 +155,168 @@ class AdditiveAttention(_BaseAttention):
     def get_config(self):
         cfg = super().get_config()
         cfg["use_scale"] = self.use_scale
+        return cfg
+
+
+@register("layers")
+class MultiHeadAttention(Layer):
+    """Multi-head attention (Vaswani et al. 2017) over (batch, steps, features) inputs, Keras 3's weights:
+        q_h = query W_q[:, h] + b_q[h]  (key_dim),   k_h, v_h likewise from key and value,
+        A_h = softmax(q_h k_h^T / sqrt(key_dim) - 1e9 [masked]),   out = sum_h (A_h v_h) W_o[h] + b_o.
+    Weights in Keras order: query kernel (d_q, H, key_dim) and bias (H, key_dim), key, value
+    (value_dim), output kernel (H, value_dim, out) and bias (out,). Call ``mha(query, value, key=None)``;
+    masks come from the inputs' Keras masks, ``attention_mask`` (batch, T, S) and ``use_causal_mask``."""
+
+    def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True, output_shape=None,
+                 attention_axes=None, kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
+                 bias_constraint=None, seed=None, **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        who = f"MultiHeadAttention '{self.name}'"
+        for arg, v in (("num_heads", num_heads), ("key_dim", key_dim)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"{who}: argument '{arg}' expected a positive int, got {v!r}")
+        if attention_axes not in (None, 1, (1,), [1], -2, (-2,), [-2]):
+            raise ValueError(f"{who}: argument 'attention_axes' expected None (the steps axis of rank-3 inputs), "
+                             f"got {attention_axes!r}; attention over several axes is not supported")
+        if not 0.0 <= float(dropout) < 1.0:
+            raise ValueError(f"{who}: argument 'dropout' expected a float in [0, 1), got {dropout!r}")
+        self.num_heads, self.key_dim = int(num_heads), int(key_dim)
+        self.value_dim = int(value_dim) if value_dim is not None else self.key_dim
+        self.dropout, self.use_bias, self.seed = float(dropout), bool(use_bias), seed
+        if isinstance(output_shape, (list, tuple)):
+            if len(output_shape) != 1:
+                raise ValueError(f"{who}: argument 'output_shape' expected an int or a 1-tuple, got {output_shape!r}")
+            output_shape = output_shape[0]
+        self._output_dim = None if output_shape is None else int(output_shape)
+        self.attention_axes = attention_axes
+        self._init = dict(kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+                          kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+                          kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
+        self._seed_gen = nrandom.SeedGenerator(seed) if seed is not None else None
+        self.supports_masking = True
+
+    # Keras calls mha(query, value, key=None, ...): the tensors travel as one list, so the functional graph
+    # records all of them as inputs of this layer
+    def __call__(self, query=None, value=None, key=None, **kwargs):
+        if isinstance(query, (list, tuple)) and value is None:
+            tensors = list(query)
+        else:
+            if query is None or value is None:
+                raise ValueError(f"MultiHeadAttention '{self.name}': expected mha(query, value, key=None), got "
+                                 f"query={type(query).__name__}, value={type(value).__name__}")
+            tensors = [query, value] + ([key] if key is not None else [])
+        for name in ("query_mask", "value_mask", "key_mask"):
+            if kwargs.get(name) is not None:
+                raise ValueError(f"MultiHeadAttention '{self.name}': argument '{name}' is not supported; the masks "
+                                 f"come from the inputs (an Embedding with mask_zero=True) or attention_mask")
+            kwargs.pop(name, None)
+        return super().__call__(tensors, **kwargs)
+
+    def _shapes(self, shapes):
+        who = f"MultiHeadAttention '{self.name}'"
+        if not isinstance(shapes, list) or len(shapes) not in (2, 3) or any(len(s) != 3 for s in shapes):
+            raise ValueError(f"{who}: expected query and value (and key) of rank 3 (batch, steps, features), got "
+                             f"{shapes}")
+        q, v = shapes[0], shapes[1]
+        k = shapes[2] if len(shapes) == 3 else v
+        if k[1] is not None and v[1] is not None and k[1] != v[1]:
+            raise ValueError(f"{who}: key and value must have the same number of steps, got {k[1]} and {v[1]}")
+        return q, v, k
+
+    def build(self, input_shape):
+        q, v, k = self._shapes(input_shape)
+        h, kd, vd = self.num_heads, self.key_dim, self.value_dim
+        out = self._output_dim or q[-1]
+        kw = dict(initializer=self._init["kernel_initializer"], regularizer=self._init["kernel_regularizer"],
+                  constraint=self._init["kernel_constraint"])
+        bw = dict(initializer=self._init["bias_initializer"], regularizer=self._init["bias_regularizer"],
+                  constraint=self._init["bias_constraint"])
+        for name, dim, width in (("query", q[-1], kd), ("key", k[-1], kd), ("value", v[-1], vd)):
+            setattr(self, f"{name}_kernel", self.add_weight(shape=(dim, h, width), name=f"{name}/kernel", **kw))
+            setattr(self, f"{name}_bias", self.add_weight(shape=(h, width), name=f"{name}/bias", **bw)
+                    if self.use_bias else None)
+        self.output_kernel = self.add_weight(shape=(h, vd, out), name="attention_output/kernel", **kw)
+        self.output_bias = self.add_weight(shape=(out,), name="attention_output/bias", **bw) if self.use_bias else None
+        self.built = True
+
+    def _project(self, x, name):
+        y = ops.einsum("btd,dhk->bthk", x, getattr(self, f"{name}_kernel"))
+        b = getattr(self, f"{name}_bias")
+        return ops.add(y, b) if b is not None else y
+
+    def call(self, inputs, mask=None, attention_mask=None, return_attention_scores=False, training=None,
+             use_causal_mask=False):
+        query, value = inputs[0], inputs[1]
+        key = inputs[2] if len(inputs) == 3 else value
+        q = ops.multiply(self._project(query, "query"), float(1.0 / np.sqrt(self.key_dim)))  # a Python float keeps float32
+        k, v = self._project(key, "key"), self._project(value, "value")
+        scores = ops.einsum("bshk,bthk->bhts", k, q)  # (B, H, T, S)
+        keep = self._keep(inputs, mask, attention_mask, use_causal_mask, scores.shape)
+        if keep is not None:
+            penalty = (~keep[:, None]).astype(scores.dtype) * (65504.0 if scores.dtype == np.float16 else 1e9)
+            scores = ops.subtract(scores, backend.like(scores.data, penalty))
+        probs = ops.softmax(scores, axis=-1)
+        if training and self.dropout > 0:
+            probs = nrandom.dropout(probs, self.dropout, seed=self._seed_gen)
+        ctx = ops.einsum("bhts,bshv->bthv", probs, v)
+        out = ops.einsum("bthv,hvo->bto", ctx, self.output_kernel)
+        if self.output_bias is not None:
+            out = ops.add(out, self.output_bias)
+        return (out, probs) if return_attention_scores else out
+
+    def _keep(self, inputs, mask, attention_mask, causal, shape):
+        """(B, T, S) booleans: which keys each query step may attend to (None: all)."""
+        b, _, t, s = shape
+        keep = np.ones((b, t, s), bool)
+        masks = list(mask) if isinstance(mask, (list, tuple)) else [None] * len(inputs)
+        masks += [None] * (3 - len(masks))
+        q_mask, v_mask = masks[0], masks[1]
+        k_mask = masks[2] if len(inputs) == 3 else None
+
+        def host(m):
+            return np.asarray(backend.to_numpy(getattr(m, "data", m))).astype(bool)
+        if q_mask is not None:
+            keep &= host(q_mask)[:, :, None]
+        for m in (v_mask, k_mask):
+            if m is not None:
+                keep &= host(m)[:, None, :]
+        if attention_mask is not None:
+            keep &= np.broadcast_to(host(attention_mask), (b, t, s))
+        if causal:
+            keep &= np.tri(t, s, dtype=bool)[None]
+        return None if keep.all() else keep
+
+    def compute_mask(self, inputs, mask=None):
+        if mask is None:
+            return None
+        return mask[0] if isinstance(mask, (list, tuple)) else mask
+
+    def _symbolic_call(self, inputs, args, kwargs):
+        if any(isinstance(v, KerasTensor) for v in kwargs.values()):
+            raise ValueError(f"MultiHeadAttention '{self.name}': a symbolic 'attention_mask' is not supported in a "
+                             f"functional model; use use_causal_mask=True or the inputs' masks")
+        self._scores_out = bool(kwargs.get("return_attention_scores"))
+        try:
+            return super()._symbolic_call(inputs, args, kwargs)
+        finally:
+            self._scores_out = False
+
+    def compute_output_shape(self, input_shape):
+        q, v, k = self._shapes(input_shape)
+        out = (q[0], q[1], self._output_dim or q[-1])
+        if self.__dict__.get("_scores_out"):
+            return [out, (q[0], self.num_heads, q[1], v[1])]
+        return out
+
+    def get_config(self):
+        from .. import constraints, initializers, regularizers
+        cfg = super().get_config()
+        cfg.update({"num_heads": self.num_heads, "key_dim": self.key_dim, "value_dim": self.value_dim,
+                    "dropout": self.dropout, "use_bias": self.use_bias, "output_shape": self._output_dim,
+                    "attention_axes": self.attention_axes, "seed": self.seed})
+        for k, v in self._init.items():
+            mod = initializers if k.endswith("initializer") else regularizers if k.endswith("regularizer") \
+                else constraints
+            cfg[k] = mod.serialize(mod.get(v)) if v is not None else None
         return cfg

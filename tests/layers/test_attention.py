@@ -86,3 +86,80 @@ def test_bad_inputs():
         layers.Attention(name="a")(np.ones((2, 3, 4)))
     with pytest.raises(ValueError, match=r"argument 'score_mode' expected 'dot' or 'concat'"):
         layers.Attention(score_mode="general")
+
+
+# ---------------------------------------------------------------- MultiHeadAttention
+def mha_reference(layer, q, v, k=None, keep=None):
+    """Vaswani et al.'s formula in NumPy from the layer's weights."""
+    k = v if k is None else k
+    wq, bq, wk, bk, wv, bv, wo, bo = [w.astype(np.float64) for w in layer.get_weights()]
+    qh = np.einsum("btd,dhk->bthk", q, wq) + bq
+    kh = np.einsum("bsd,dhk->bshk", k, wk) + bk
+    vh = np.einsum("bsd,dhv->bshv", v, wv) + bv
+    s = np.einsum("bthk,bshk->bhts", qh, kh) / np.sqrt(wq.shape[-1])
+    if keep is not None:
+        s = s - 1e9 * (~keep[:, None])
+    a = softmax(s)
+    return np.einsum("bhts,bshv,hvo->bto", a, vh, wo) + bo, a
+
+
+def test_mha_matches_the_formula_and_keras_parameter_count():
+    layer = layers.MultiHeadAttention(num_heads=2, key_dim=2)
+    q, v = R.standard_normal((3, 8, 16)), R.standard_normal((3, 4, 16))
+    out, scores = layer(q, v, return_attention_scores=True)
+    assert layer.count_params() == 284  # Keras: query/key/value 3 x (16*2*2 + 2*2) + output 2*2*16 + 16
+    ref, ref_a = mha_reference(layer, q, v)
+    np.testing.assert_allclose(out.numpy(), ref, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(scores.numpy(), ref_a, rtol=1e-4, atol=1e-6)
+    assert out.shape == (3, 8, 16) and scores.shape == (3, 2, 8, 4)
+    proj = layers.MultiHeadAttention(num_heads=3, key_dim=4, value_dim=5, output_shape=7)
+    k = R.standard_normal((3, 4, 6))
+    out2 = proj(q, v, k)
+    assert out2.shape == (3, 8, 7)
+    np.testing.assert_allclose(out2.numpy(), mha_reference(proj, q, v, k)[0], rtol=1e-4, atol=1e-6)
+
+
+def test_mha_masks():
+    layer = layers.MultiHeadAttention(num_heads=2, key_dim=3)
+    x = R.standard_normal((2, 5, 4))
+    out, a = layer(x, x, use_causal_mask=True, return_attention_scores=True)
+    assert np.allclose(np.triu(a.numpy()[0, 0], 1), 0)
+    np.testing.assert_allclose(out.numpy(), mha_reference(layer, x, x, keep=np.tri(5, 5, dtype=bool)[None]
+                                                          .repeat(2, 0))[0], rtol=1e-4, atol=1e-6)
+    am = R.random((2, 5, 5)) > 0.3
+    am[:, :, 0] = True
+    _, a2 = layer(x, x, attention_mask=am, return_attention_scores=True)
+    assert np.allclose(a2.numpy()[~np.broadcast_to(am[:, None], a2.shape)], 0)
+
+
+def test_mha_gradcheck_and_config():
+    layer_test(layers.MultiHeadAttention, {"num_heads": 2, "key_dim": 3}, input_shape=[(2, 4, 5), (2, 3, 5)],
+               expected_output_shape=(2, 4, 5), expected_num_trainable_weights=8, parts=("core",))
+
+
+def test_transformer_block_in_a_functional_model_learns_and_saves(tmp_path):
+    """Self-attention with an Embedding mask in a functional model: fits, and save/load keeps predictions."""
+    n, t = 200, 6
+    tokens = R.integers(1, 10, (n, t))
+    tokens[:, 4:] = 0  # padding the mask must hide
+    y = (tokens[:, :4] == 7).any(axis=1).astype(np.float32)
+    inp = nerve.Input((t,), dtype="int32")
+    x = layers.Embedding(10, 8, mask_zero=True)(inp)
+    x = layers.MultiHeadAttention(num_heads=2, key_dim=4)(x, x)
+    out = layers.Dense(1, activation="sigmoid")(layers.GlobalAveragePooling1D()(x))
+    model = nerve.Model(inp, out)
+    model.compile(optimizer=nerve.optimizers.Adam(0.02), loss="binary_crossentropy", metrics=["accuracy"])
+    model.fit(tokens, y, epochs=30, batch_size=32, verbose=0)
+    assert model.evaluate(tokens, y, verbose=0, return_dict=True)["accuracy"] > 0.9
+    model.save(tmp_path / "t.keras")
+    again = nerve.models.load_model(tmp_path / "t.keras")
+    np.testing.assert_allclose(again.predict(tokens[:5], verbose=0), model.predict(tokens[:5], verbose=0), rtol=1e-5)
+
+
+def test_mha_bad_arguments():
+    with pytest.raises(ValueError, match=r"MultiHeadAttention 'm': argument 'key_dim' expected a positive int"):
+        layers.MultiHeadAttention(2, 0, name="m")
+    with pytest.raises(ValueError, match=r"argument 'attention_axes' expected None"):
+        layers.MultiHeadAttention(2, 2, attention_axes=(1, 2))
+    with pytest.raises(ValueError, match=r"expected mha\(query, value, key=None\)"):
+        layers.MultiHeadAttention(2, 2)(np.ones((1, 2, 3)))
