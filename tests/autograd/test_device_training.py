@@ -346,3 +346,32 @@ def test_metrics_made_under_the_device_scope_take_device_values(cp, metric):
         vals.append(np.asarray(m.result(), dtype=float))
         assert all(type(v.data) is np.ndarray for v in m.variables)
     _check(vals[1], vals[0], exact=True)
+
+
+def _attention_model():
+    inp = L.Input((6,), dtype="int64")
+    x = L.Embedding(12, 8, mask_zero=True)(inp)
+    x = L.MultiHeadAttention(num_heads=2, key_dim=4, dropout=0.1, seed=3)(x, x, use_causal_mask=True)
+    a = L.Attention(use_scale=True)([x, x])
+    x = L.Normalization(mean=0.1, variance=2.0)(L.GlobalAveragePooling1D()(L.Concatenate()([x, a])))
+    return nerve.Model(inp, L.Dense(3)(x))
+
+
+def test_attention_layers_train_on_the_device_as_on_the_cpu(cp):
+    """MultiHeadAttention (masks, causal mask, dropout), Attention and Normalization: same numbers on both."""
+    r = np.random.default_rng(2)
+    x = r.integers(0, 12, (32, 6))
+    x[:, -2:] = 0
+    y = r.integers(0, 3, 32)
+    res = []
+    for where in ("cpu", "gpu"):
+        nerve.set_random_seed(4)
+        with nerve.device(where):
+            m = _attention_model()
+            m.compile(optimizer="adam", loss=nerve.losses.SparseCategoricalCrossentropy(from_logits=True))
+        h = m.fit(x, y, batch_size=16, epochs=2, verbose=0)
+        res.append([h.history["loss"], m.evaluate(x, y, verbose=0), m.predict(x[:4], verbose=0)])
+        if where == "gpu":
+            assert all(isinstance(w.data, cp.ndarray) for w in m.weights)
+    for a, b in zip(*res):
+        _check(np.asarray(b, dtype=float), np.asarray(a, dtype=float), exact=False)
