@@ -21,6 +21,7 @@ import numpy as np
 from ... import backend
 from ..function import Function, unbroadcast
 from ..tensor import Tensor
+from .shape import _scatter_add
 from . import (_data, _float, _t, _t_arr, add, concatenate, divide, exp, getitem, log, matmul, maximum,
                multiply, negative, pad, reshape, sqrt, stack, subtract, sum, take, transpose, where, zeros)
 
@@ -33,6 +34,11 @@ def _a(x):
     """The array behind x (lists and numbers become NumPy arrays)."""
     d = _data(_t(x))
     return d if backend.is_array(d) else np.asarray(d)
+
+
+def _like(x, host):
+    """A host array (a mask, an index) on the device of x."""
+    return backend.like(_data(x), host)
 
 
 def _const(a):
@@ -65,7 +71,10 @@ class _Elementwise(Function):
 def _erf(a):
     xp = backend.get_array_module(a)
     if xp is not np:
-        from cupyx.scipy.special import erf
+        try:
+            from cupyx.scipy.special import erf
+        except ImportError:  # no cupyx.scipy: on the host and back
+            return backend.like(a, _erf(backend.to_numpy(a)))
         return erf(a)
     try:
         from scipy.special import erf
@@ -439,12 +448,12 @@ def _tri_mask(x, k, lower):
 
 def tril(x, k=0):
     x = _t_arr(x)
-    return where(_tri_mask(x, k, True), x, 0)
+    return where(_like(x, _tri_mask(x, k, True)), x, 0)
 
 
 def triu(x, k=0):
     x = _t_arr(x)
-    return where(_tri_mask(x, k, False), x, 0)
+    return where(_like(x, _tri_mask(x, k, False)), x, 0)
 
 
 def outer(x1, x2):
@@ -544,7 +553,7 @@ def quantile(x, q, axis=None, method="linear", keepdims=False):
     elif method == "midpoint":
         frac = np.where(hi > lo, 0.5, 0.0)
     a_lo, a_hi = take(xs, lo, axis=ax), take(xs, hi, axis=ax)
-    out = add(a_lo, multiply(subtract(a_hi, a_lo), frac.astype(_a(xs).dtype)))  # (..., len(q))
+    out = add(a_lo, multiply(subtract(a_hi, a_lo), _like(xs, frac.astype(_a(xs).dtype))))  # (..., len(q))
     out = moveaxis(out, -1, 0)  # NumPy puts the q axis first
     if keepdims:
         kept = [1] * nd if axis is None else [1 if i in axes else s for i, s in enumerate(_a(x).shape)]
@@ -564,9 +573,10 @@ def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
     if a.dtype.kind != "f":
         return x
     info = np.finfo(a.dtype)
-    x = where(np.isnan(a), nan, x)
-    x = where(np.isposinf(a), info.max if posinf is None else posinf, x)
-    return where(np.isneginf(a), info.min if neginf is None else neginf, x)
+    h = backend.to_numpy(a)
+    x = where(_like(x, np.isnan(h)), nan, x)
+    x = where(_like(x, np.isposinf(h)), info.max if posinf is None else posinf, x)
+    return where(_like(x, np.isneginf(h)), info.min if neginf is None else neginf, x)
 
 
 def slice(inputs, start_indices, shape):  # noqa: A001 - keras.ops.slice
@@ -585,7 +595,7 @@ def slice_update(inputs, start_indices, updates):
         raise ValueError(f"slice_update: updates of shape {ushape} at {start} do not fit inputs of shape {shape}")
     inside = np.zeros(shape, bool)
     inside[tuple(_b.slice(s, s + k) for s, k in zip(start, ushape))] = True
-    return where(inside, pad(u, widths), x)
+    return where(_like(x, inside), pad(u, widths), x)
 
 
 class _ScatterAdd(Function):
@@ -595,8 +605,8 @@ class _ScatterAdd(Function):
     def forward(self, values, idx=None, shape=None):
         xp = backend.get_array_module(values)
         out = xp.zeros(shape, values.dtype)
-        np.add.at(out, idx, values) if xp is np else xp.add.at(out, idx, values)
-        self.idx = idx
+        self.idx = tuple(backend.like(values, i) for i in idx)
+        _scatter_add(xp, out, self.idx, values)
         return out
 
     def backward(self, g):
@@ -624,7 +634,7 @@ def scatter_update(inputs, indices, updates):
     idx = _index_tuple(indices, shape, "scatter_update")
     hit = np.zeros(shape, bool)
     hit[idx] = True
-    return where(hit, scatter(indices, updates, shape), x)
+    return where(_like(x, hit), scatter(indices, updates, shape), x)
 
 
 class _SegmentSum(Function):
@@ -633,8 +643,8 @@ class _SegmentSum(Function):
     def forward(self, data, ids=None, n=None):
         xp = backend.get_array_module(data)
         out = xp.zeros((n,) + data.shape[1:], data.dtype)
-        np.add.at(out, ids, data) if xp is np else xp.add.at(out, ids, data)
-        self.ids = ids
+        self.ids = backend.like(data, ids)
+        _scatter_add(xp, out, self.ids, data)
         return out
 
     def backward(self, g):
@@ -665,8 +675,8 @@ def segment_max(data, segment_ids, num_segments=None, sorted=False):  # noqa: A0
     ties = np.zeros(top.shape, np.float64)
     np.add.at(ties, ids, wins)
     share = np.where(wins, 1.0 / np.maximum(ties[ids], 1), 0.0).astype(top.dtype)
-    picked = _SegmentSum.apply(multiply(d, share), ids=ids, n=n)  # each max once, split over its ties
-    return where(np.isneginf(top), top, picked)
+    picked = _SegmentSum.apply(multiply(d, _like(d, share)), ids=ids, n=n)  # each max once, split over its ties
+    return where(_like(d, np.isneginf(top)), _like(d, top), picked)
 
 
 def extract_sequences(x, sequence_length, sequence_stride):
@@ -784,13 +794,13 @@ class _Prod(Function):
         a, axes = self.a, self.axes
         xp = backend.get_array_module(a)
         rest = [i for i in range(a.ndim) if i not in axes]
-        moved = xp.transpose(a, rest + list(axes))
+        moved = a.transpose(tuple(rest) + axes)
         flat = moved.reshape(moved.shape[:len(rest)] + (-1,))
         ones = xp.ones(flat.shape[:-1] + (1,), a.dtype)
         left = xp.cumprod(xp.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
         right = xp.cumprod(xp.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
         others = (left * right).reshape(moved.shape)
-        others = xp.transpose(others, np.argsort(rest + list(axes)))
+        others = others.transpose(tuple(int(i) for i in np.argsort(rest + list(axes))))
         if not self.keepdims:
             g = xp.expand_dims(g, axes) if axes else g
         return g * others
