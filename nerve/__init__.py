@@ -19,7 +19,7 @@ def version():
 _SUBMODULES = ("models", "layers", "losses", "optimizers", "metrics", "callbacks", "activations", "initializers",
                "regularizers", "constraints", "saving", "training", "datasets", "variables",
                "applications", "preprocessing", "inspect", "evaluation", "generative", "wrappers", "integrations",
-               "recipes", "random")
+               "recipes", "random", "tree")
 _TOP_LEVEL = {"Sequential": "models", "Model": "models", "Functional": "models", "Input": "layers",
               "InputSpec": "layers", "Layer": "layers", "Variable": "variables"}
 
