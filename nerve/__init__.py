@@ -21,7 +21,7 @@ _SUBMODULES = ("models", "layers", "losses", "optimizers", "metrics", "callbacks
                "applications", "preprocessing", "inspect", "evaluation", "generative", "wrappers", "integrations",
                "recipes", "random", "tree")
 _TOP_LEVEL = {"Sequential": "models", "Model": "models", "Functional": "models", "Input": "layers",
-              "InputSpec": "layers", "Layer": "layers", "Variable": "variables"}
+              "InputSpec": "layers", "Layer": "layers", "Variable": "variables", "KerasTensor": "layers.node"}
 
 
 def __getattr__(name):

@@ -44,3 +44,7 @@ def test_backend_name_and_unsafe_deserialization():
 
 def test_version():
     assert nerve.version() == nerve.__version__
+
+
+def test_keras_tensor_is_the_symbolic_input_type():
+    assert isinstance(nerve.Input((3,)), nerve.KerasTensor)
