@@ -111,3 +111,37 @@ def test_structured_data_preprocessing_layers():
     model.compile("adam", "binary_crossentropy", metrics=["accuracy"])
     model.fit(features, target, epochs=60, batch_size=32, verbose=0)
     assert model.evaluate(features, target, verbose=0)[1] > 0.9
+
+
+class CustomModel(keras.Model):
+    """keras.io/guides/custom_train_step_in_torch, with torch.no_grad() -> keras.no_grad()."""
+
+    def train_step(self, data):
+        x, y = data
+        self.zero_grad()
+        y_pred = self(x, training=True)
+        loss = self.compute_loss(y=y, y_pred=y_pred)
+        loss.backward()
+        trainable_weights = [v for v in self.trainable_weights]
+        gradients = [v.value.grad for v in trainable_weights]
+        with keras.no_grad():
+            self.optimizer.apply(gradients, trainable_weights)
+        for metric in self.metrics:
+            if metric.name == "loss":
+                metric.update_state(loss)
+            else:
+                metric.update_state(y, y_pred)
+        return {m.name: m.result() for m in self.metrics}
+
+
+def test_custom_train_step_guide():
+    inputs = keras.Input(shape=(32,))
+    outputs = layers.Dense(1)(inputs)
+    model = CustomModel(inputs, outputs)
+    model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+    rng = np.random.default_rng(0)
+    x = rng.random((1000, 32)).astype("float32")
+    y = (x @ rng.random((32, 1)) / 8).astype("float32")
+    history = model.fit(x, y, epochs=5, verbose=0)
+    assert sorted(history.history) == ["loss", "mae"]
+    assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]

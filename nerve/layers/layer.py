@@ -202,6 +202,15 @@ class Layer:
     def get_weights(self):
         return [w.numpy().copy() for w in self.weights]
 
+    def zero_grad(self, set_to_none=True):
+        """Clear the gradients of every weight (torch's Module.zero_grad, which Keras 3 models on the torch
+        backend have): None by default, zeros with ``set_to_none=False``."""
+        for w in self.weights:
+            if set_to_none or w.grad is None:
+                w.grad = None
+            else:
+                w.grad = w.grad * 0
+
     def set_weights(self, weights):
         ws = self.weights
         if len(weights) != len(ws):

@@ -127,6 +127,7 @@ class CompileMetrics:
         self._user_metrics = metrics
         self._user_weighted = weighted_metrics
         self.output_names = output_names
+        self.name = "compile_metrics"  # as Keras: `for m in self.metrics: m.update_state(y, y_pred)` reaches it
         self.built = False
         self._flat = []
         self._flat_weighted = []
@@ -177,7 +178,14 @@ class CompileMetrics:
         self._flat_weighted = self._build_set(self._user_weighted, names, y_true, y_pred, "weighted_metrics")
         self.built = True
 
+    def _as_outputs(self, v):
+        """A raw y / y_pred (a custom train_step passes them) as the per-output list the trainer passes."""
+        if isinstance(v, dict):
+            return [v.get(n) for n in (self.output_names or sorted(v))]
+        return list(v) if isinstance(v, (list, tuple)) else [v]
+
     def update_state(self, y_true, y_pred, sample_weight=None):
+        y_true, y_pred = self._as_outputs(y_true), self._as_outputs(y_pred)
         if not self.built:
             self.build(y_true, y_pred)
         for i, ml in enumerate(self._flat):

@@ -279,13 +279,15 @@ class ArrayIterator:
         x, y = self.x, self.y
         if type(idx) is np.ndarray and type(x) is np.ndarray and self.sample_weight is None and \
                 (y is None or type(y) is np.ndarray):  # one input, one target: the common case, directly
-            return x.take(idx, axis=0), None if y is None else y.take(idx, axis=0), None
+            return (x.take(idx, axis=0),) if y is None else (x.take(idx, axis=0), y.take(idx, axis=0))
 
         def pick(a):
             if type(a) is np.ndarray and type(idx) is np.ndarray:
                 return a.take(idx, axis=0)  # same rows as a[idx]; faster on cache-cold data (measured)
             return a[idx]
-        return (map_structure(pick, self.x), map_structure(pick, self.y), map_structure(pick, self.sample_weight))
+        # packed as Keras packs array batches: (x,), (x, y) or (x, y, sample_weight), so `x, y = data` works
+        return pack_x_y_sample_weight(map_structure(pick, self.x), map_structure(pick, self.y),
+                                      map_structure(pick, self.sample_weight))
 
     def __iter__(self):
         """One epoch of (step, batch) pairs."""
@@ -333,7 +335,7 @@ class GeneratorIterator:
         x, y, sw = _standardize(x), _standardize(y), _standardize(sw)
         if self.class_weight is not None:
             sw = class_weight_to_sample_weight(y, self.class_weight, sw)
-        return x, y, sw
+        return pack_x_y_sample_weight(x, y, sw)
 
     def __iter__(self):
         if self.indexable:
