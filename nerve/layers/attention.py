@@ -16,7 +16,15 @@ from .layer import Layer
 from .node import KerasTensor
 
 
-class _BaseAttention(Layer):
+def _host_bool(m):
+    """A mask (Tensor or array, on either device) as host booleans."""
+    return np.asarray(backend.to_numpy(getattr(m, "data", m))).astype(bool)
+
+
+class _Attending(Layer):
+    """What the attention layers share: dropout on the weights, masked scores, the query's mask passed on,
+    and a second output (the weights) in a functional graph with ``return_attention_scores=True``."""
+
     def __init__(self, dropout=0.0, seed=None, **kwargs):
         super().__init__(**kwargs)
         if not 0.0 <= float(dropout) < 1.0:
@@ -26,6 +34,34 @@ class _BaseAttention(Layer):
         self._seed_gen = nrandom.SeedGenerator(seed) if seed is not None else None
         self.supports_masking = True
 
+    @staticmethod
+    def _masked(scores, keep):
+        """scores - 1e9 where ``keep`` is False (65504, float16's largest, in float16), as Keras' masked softmax."""
+        if keep is None:
+            return scores
+        penalty = (~keep).astype(scores.dtype) * (65504.0 if scores.dtype == np.float16 else 1e9)
+        return ops.subtract(scores, backend.like(scores.data, penalty))
+
+    def _weights(self, scores, keep, training):
+        weights = ops.softmax(self._masked(scores, keep), axis=-1)
+        if training and self.dropout > 0:
+            weights = nrandom.dropout(weights, self.dropout, seed=self._seed_gen)
+        return weights
+
+    def compute_mask(self, inputs, mask=None):
+        if mask is None:
+            return None
+        return mask[0] if isinstance(mask, (list, tuple)) else mask
+
+    def _symbolic_call(self, inputs, args, kwargs):
+        self._scores_out = bool(kwargs.get("return_attention_scores"))  # two outputs in the graph
+        try:
+            return super()._symbolic_call(inputs, args, kwargs)
+        finally:
+            self._scores_out = False
+
+
+class _BaseAttention(_Attending):
     def _split(self, inputs):
         who = f"{type(self).__name__} '{self.name}'"
         if not isinstance(inputs, (list, tuple)) or len(inputs) not in (2, 3):
@@ -54,33 +90,16 @@ class _BaseAttention(Layer):
         tq, tv = scores.shape[-2], scores.shape[-1]
         keep = None
         if v_mask is not None:
-            keep = np.asarray(backend.to_numpy(getattr(v_mask, "data", v_mask))).astype(bool)[:, None, :]
+            keep = _host_bool(v_mask)[:, None, :]
         if use_causal_mask:
             causal = np.tri(tq, tv, dtype=bool)[None]  # step i sees steps j <= i
             keep = causal if keep is None else keep & causal
-        if keep is not None:
-            penalty = (~keep).astype(scores.dtype) * (65504.0 if scores.dtype == np.float16 else 1e9)
-            scores = ops.subtract(scores, backend.like(scores.data, penalty))
-        weights = ops.softmax(scores, axis=-1)
-        if training and self.dropout > 0:
-            weights = nrandom.dropout(weights, self.dropout, seed=self._seed_gen)
+        weights = self._weights(scores, keep, training)
         out = ops.matmul(weights, v)
         if q_mask is not None:
-            qm = np.asarray(backend.to_numpy(getattr(q_mask, "data", q_mask)))[..., None].astype(out.dtype)
+            qm = _host_bool(q_mask)[..., None].astype(out.dtype)
             out = ops.multiply(out, backend.like(out.data, qm))
         return (out, weights) if return_attention_scores else out
-
-    def compute_mask(self, inputs, mask=None):
-        if mask is None or mask[0] is None:
-            return None
-        return mask[0]
-
-    def _symbolic_call(self, inputs, args, kwargs):
-        self._scores_out = bool(kwargs.get("return_attention_scores"))  # two outputs in the graph
-        try:
-            return super()._symbolic_call(inputs, args, kwargs)
-        finally:
-            self._scores_out = False
 
     def compute_output_shape(self, input_shape):
         q, v, _ = self._check_shapes(input_shape)
@@ -159,7 +178,7 @@ class AdditiveAttention(_BaseAttention):
 
 
 @register("layers")
-class MultiHeadAttention(Layer):
+class MultiHeadAttention(_Attending):
     """Multi-head attention (Vaswani et al. 2017) over (batch, steps, features) inputs, Keras 3's weights:
         q_h = query W_q[:, h] + b_q[h]  (key_dim),   k_h, v_h likewise from key and value,
         A_h = softmax(q_h k_h^T / sqrt(key_dim) - 1e9 [masked]),   out = sum_h (A_h v_h) W_o[h] + b_o.
@@ -171,7 +190,7 @@ class MultiHeadAttention(Layer):
                  attention_axes=None, kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
                  bias_constraint=None, seed=None, **kwargs):
-        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        super().__init__(dropout=dropout, seed=seed, activity_regularizer=activity_regularizer, **kwargs)
         who = f"MultiHeadAttention '{self.name}'"
         for arg, v in (("num_heads", num_heads), ("key_dim", key_dim)):
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
@@ -179,11 +198,9 @@ class MultiHeadAttention(Layer):
         if attention_axes not in (None, 1, (1,), [1], -2, (-2,), [-2]):
             raise ValueError(f"{who}: argument 'attention_axes' expected None (the steps axis of rank-3 inputs), "
                              f"got {attention_axes!r}; attention over several axes is not supported")
-        if not 0.0 <= float(dropout) < 1.0:
-            raise ValueError(f"{who}: argument 'dropout' expected a float in [0, 1), got {dropout!r}")
         self.num_heads, self.key_dim = int(num_heads), int(key_dim)
         self.value_dim = int(value_dim) if value_dim is not None else self.key_dim
-        self.dropout, self.use_bias, self.seed = float(dropout), bool(use_bias), seed
+        self.use_bias = bool(use_bias)
         if isinstance(output_shape, (list, tuple)):
             if len(output_shape) != 1:
                 raise ValueError(f"{who}: argument 'output_shape' expected an int or a 1-tuple, got {output_shape!r}")
@@ -193,8 +210,6 @@ class MultiHeadAttention(Layer):
         self._init = dict(kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
                           kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
                           kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
-        self._seed_gen = nrandom.SeedGenerator(seed) if seed is not None else None
-        self.supports_masking = True
 
     # Keras calls mha(query, value, key=None, ...): the tensors travel as one list, so the functional graph
     # records all of them as inputs of this layer
@@ -253,12 +268,7 @@ class MultiHeadAttention(Layer):
         k, v = self._project(key, "key"), self._project(value, "value")
         scores = ops.einsum("bshk,bthk->bhts", k, q)  # (B, H, T, S)
         keep = self._keep(inputs, mask, attention_mask, use_causal_mask, scores.shape)
-        if keep is not None:
-            penalty = (~keep[:, None]).astype(scores.dtype) * (65504.0 if scores.dtype == np.float16 else 1e9)
-            scores = ops.subtract(scores, backend.like(scores.data, penalty))
-        probs = ops.softmax(scores, axis=-1)
-        if training and self.dropout > 0:
-            probs = nrandom.dropout(probs, self.dropout, seed=self._seed_gen)
+        probs = self._weights(scores, None if keep is None else keep[:, None], training)  # (B, 1, T, S): all heads
         ctx = ops.einsum("bhts,bshv->bthv", probs, v)
         out = ops.einsum("bthv,hvo->bto", ctx, self.output_kernel)
         if self.output_bias is not None:
@@ -273,34 +283,22 @@ class MultiHeadAttention(Layer):
         masks += [None] * (3 - len(masks))
         q_mask, v_mask = masks[0], masks[1]
         k_mask = masks[2] if len(inputs) == 3 else None
-
-        def host(m):
-            return np.asarray(backend.to_numpy(getattr(m, "data", m))).astype(bool)
         if q_mask is not None:
-            keep &= host(q_mask)[:, :, None]
+            keep &= _host_bool(q_mask)[:, :, None]
         for m in (v_mask, k_mask):
             if m is not None:
-                keep &= host(m)[:, None, :]
+                keep &= _host_bool(m)[:, None, :]
         if attention_mask is not None:
-            keep &= np.broadcast_to(host(attention_mask), (b, t, s))
+            keep &= np.broadcast_to(_host_bool(attention_mask), (b, t, s))
         if causal:
             keep &= np.tri(t, s, dtype=bool)[None]
         return None if keep.all() else keep
-
-    def compute_mask(self, inputs, mask=None):
-        if mask is None:
-            return None
-        return mask[0] if isinstance(mask, (list, tuple)) else mask
 
     def _symbolic_call(self, inputs, args, kwargs):
         if any(isinstance(v, KerasTensor) for v in kwargs.values()):
             raise ValueError(f"MultiHeadAttention '{self.name}': a symbolic 'attention_mask' is not supported in a "
                              f"functional model; use use_causal_mask=True or the inputs' masks")
-        self._scores_out = bool(kwargs.get("return_attention_scores"))
-        try:
-            return super()._symbolic_call(inputs, args, kwargs)
-        finally:
-            self._scores_out = False
+        return super()._symbolic_call(inputs, args, kwargs)
 
     def compute_output_shape(self, input_shape):
         q, v, k = self._shapes(input_shape)
