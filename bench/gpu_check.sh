@@ -1,17 +1,22 @@
 #!/bin/bash
 # The GPU checks in one run (the `device` machine, or any CUDA machine with CuPy and a CUDA torch):
-# versions, the CuPy tests, the GPU benchmark (nerve on CuPy vs PyTorch CUDA eager) and a host-time profile of
-# the CNN step. Results go to $OUT (default: bench/gpu_out).   bash bench/gpu_check.sh [STEPS] [ROUNDS]
+# versions, the tests that run on CuPy when a GPU is visible, the demo on the GPU, the GPU benchmark (nerve on
+# CuPy vs PyTorch CUDA eager) and a host-time profile of the CNN step. Results go to $OUT (default:
+# bench/gpu_out). Data for the recipes' tests: NERVE_DATA_DIR (default: .gpudata/ when it exists).
+#   bash bench/gpu_check.sh [STEPS] [ROUNDS] [--unfused]
 cd "$(dirname "$0")/.." || exit 1
 OUT=${OUT:-bench/gpu_out}
 mkdir -p "$OUT"
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 NERVE_JIT=0
+[ -z "$NERVE_DATA_DIR" ] && [ -d .gpudata ] && export NERVE_DATA_DIR=$PWD/.gpudata
 PY=${PY:-python3}
 nvidia-smi -L
 $PY -c "import numpy, cupy, torch; print('numpy', numpy.__version__, 'cupy', cupy.__version__, 'torch', torch.__version__)"
-timeout 240 $PY -m pytest -q -p no:cacheprovider tests/autograd/test_cupy.py tests/autograd/test_device_training.py \
-    2>&1 | tee "$OUT/pytest.txt" | tail -25
-timeout 400 $PY bench/gpu_bench.py --steps "${1:-50}" --rounds "${2:-5}" --unfused --out "$OUT/gpu_results.json" \
+timeout 180 $PY -m pytest -q -p no:cacheprovider -n 4 tests/autograd/test_cupy.py tests/autograd/test_device_training.py \
+    tests/recipes/test_recipes_on_device.py tests/training/test_step_plan.py 2>&1 | tee "$OUT/pytest.txt" | tail -40
+timeout 60 $PY -m nerve.cli demo --device gpu --out "$OUT/demo" 2>&1 | tail -6 | tee "$OUT/demo.txt"
+timeout 180 $PY bench/gpu_bench.py --steps "${1:-50}" --rounds "${2:-5}" $3 --out "$OUT/gpu_results.json" \
     2>&1 | tee "$OUT/bench.txt"
-timeout 150 $PY bench/gpu_profile.py cnn 50 > "$OUT/profile_cnn.txt" 2>&1
+timeout 60 $PY bench/gpu_profile.py cnn 50 > "$OUT/profile_cnn.txt" 2>&1
 grep -A20 "device time" "$OUT/profile_cnn.txt"; head -3 "$OUT/profile_cnn.txt"
+rm -rf "$OUT/demo"

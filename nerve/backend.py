@@ -65,6 +65,13 @@ def is_array(x):
     return cp is not None and isinstance(x, cp.ndarray)
 
 
+def unwrap(x):
+    """The array inside a Tensor or Variable (its ``.data``), else ``x`` itself. Not ``getattr(x, "data", x)``:
+    a CuPy array's own ``.data`` is its memory pointer and a NumPy array's a memoryview."""
+    d = getattr(x, "data", None)
+    return d if is_array(d) else x
+
+
 def to_numpy(x):
     """Host copy of an array (NumPy passes through)."""
     if isinstance(x, np.ndarray):

@@ -63,6 +63,14 @@ def _index(key):
     return key
 
 
+class MemoryPointer:
+    """cupy.cuda.MemoryPointer's stand-in: an address, nothing array-like."""
+    __slots__ = ("ptr",)
+
+    def __init__(self, owner):
+        self.ptr = id(owner)
+
+
 class ndarray(NDArrayOperatorsMixin):
     __slots__ = ("_a",)
     __array_priority__ = 100
@@ -100,9 +108,14 @@ class ndarray(NDArrayOperatorsMixin):
         res = func(*_unwrap(args, where), **_unwrap(kwargs, where))
         return out if out is not None else _wrap(res)
 
+    @property
+    def data(self):
+        """As in CuPy: the device memory pointer, not an array (``getattr(x, "data", x)`` is no Tensor test)."""
+        return MemoryPointer(self)
+
     # ---- attributes and methods: those of the wrapped array, with arrays wrapped
     def __getattr__(self, name):
-        if name.startswith("__") or name in ("tofile", "tobytes", "dumps", "dump", "ctypes", "data"):
+        if name.startswith("__") or name in ("tofile", "tobytes", "dumps", "dump", "ctypes"):
             raise AttributeError(f"fake cupy: ndarray has no host attribute {name!r}")
         v = getattr(self._a, name)
         if callable(v):

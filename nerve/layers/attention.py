@@ -18,7 +18,7 @@ from .node import KerasTensor
 
 def _host_bool(m):
     """A mask (Tensor or array, on either device) as host booleans."""
-    return np.asarray(backend.to_numpy(getattr(m, "data", m))).astype(bool)
+    return np.asarray(backend.to_numpy(backend.unwrap(m))).astype(bool)
 
 
 class _Attending(Layer):

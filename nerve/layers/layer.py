@@ -345,7 +345,7 @@ class Layer:
         mask = getattr(x, "_keras_mask", None)
         out = Tensor._make(backend.place_on("gpu", x.data), None, 0)
         if mask is not None:
-            out._keras_mask = backend.like(out.data, backend.as_array(getattr(mask, "data", mask)))
+            out._keras_mask = backend.like(out.data, backend.as_array(backend.unwrap(mask)))
         return out
 
     def _check_input_spec(self, inputs):

@@ -136,7 +136,7 @@ class GlobalAveragePooling1D(BaseGlobalPooling):
     def call(self, inputs, mask=None):
         if mask is None:
             return super().call(inputs)
-        m = backend.like(inputs.data, backend.as_array(getattr(mask, "data", mask)))
+        m = backend.like(inputs.data, backend.as_array(backend.unwrap(mask)))
         m = ops.cast(ops.expand_dims(ops.convert_to_tensor(m), -1), inputs.dtype)
         s = ops.sum(ops.multiply(inputs, m), axis=1, keepdims=self.keepdims)
         return ops.divide(s, ops.maximum(ops.sum(m, axis=1, keepdims=self.keepdims), 1e-7))

@@ -104,13 +104,13 @@ class _Cell(Layer):
 
     def get_dropout_mask(self, step_input):
         if self._dp_mask is None and self.dropout > 0:
-            self._dp_mask = backend.like(getattr(step_input, "data", step_input),
+            self._dp_mask = backend.like(backend.unwrap(step_input),
                                          self._mask(self.dropout, tuple(step_input.shape), step_input.dtype))
         return self._dp_mask
 
     def get_recurrent_dropout_mask(self, step_state):
         if self._rec_dp_mask is None and self.recurrent_dropout > 0:
-            self._rec_dp_mask = backend.like(getattr(step_state, "data", step_state),
+            self._rec_dp_mask = backend.like(backend.unwrap(step_state),
                                              self._mask(self.recurrent_dropout, tuple(step_state.shape),
                                                         step_state.dtype))
         return self._rec_dp_mask

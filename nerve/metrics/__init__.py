@@ -10,6 +10,7 @@ import inspect
 
 import numpy as np
 
+from .. import backend
 from ..saving import registry
 from .accuracy_metrics import (Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
                                SparseTopKCategoricalAccuracy, TopKCategoricalAccuracy, accuracy, binary_accuracy,
@@ -118,7 +119,7 @@ def get(identifier):
 def _shape(x):
     if isinstance(x, (tuple, list)) and all(isinstance(d, (int, np.integer)) or d is None for d in x):
         return tuple(x)
-    return tuple(np.shape(getattr(x, "data", x)))
+    return tuple(np.shape(backend.unwrap(x)))
 
 
 def is_binary_or_sparse_categorical(y_true, y_pred):

@@ -7,6 +7,7 @@ models and intermediate-output models (``Model(model.input, layer.output)``) all
 """
 import numpy as np
 
+from .. import backend
 from ..layers.core import InputLayer
 from ..layers.node import KerasTensor, flatten
 from ..saving.registry import deserialize, register, serialize
@@ -33,7 +34,7 @@ def _unwrap_single(struct):
 def cast_to_input_dtype(x, dtype):
     """Keras 3 converts data to its Input's dtype; here integer and bool data for a floating Input become that
     float (NumPy would promote int64 @ float32 to float64). Floats are cast by the layers (autocast)."""
-    data = getattr(x, "data", x)
+    data = backend.unwrap(x)
     kind = getattr(getattr(data, "dtype", None), "kind", None)
     if kind is not None and kind in "iub" and np.dtype(dtype).kind == "f":
         from .. import ops

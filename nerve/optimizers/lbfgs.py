@@ -82,7 +82,7 @@ class LBFGS(Optimizer):
         for v in self._trainable_variables:
             if getattr(v, "constraint", None) is not None:
                 c = v.constraint(v.data)
-                v.data[...] = getattr(c, "data", c)
+                v.data[...] = backend.unwrap(c)
 
     def _evaluate(self, closure):
         """Loss and flat float64 gradient at the current variables (see the module docstring)."""

@@ -6,12 +6,13 @@ the same formulas, computed here in float64).
 """
 import math
 
+from .. import backend
 from ..saving.registry import register
 
 
 def _step(step):
     """The step as a float; accepts ints, NumPy scalars and 0-d Tensors/arrays."""
-    data = getattr(step, "data", step)
+    data = backend.unwrap(step)
     return float(data)
 
 

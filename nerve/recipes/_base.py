@@ -83,6 +83,7 @@ class Context:
         if self.resumable:  # one backup per fit call; a finished fit deletes its backup (BackupAndRestore)
             from ..callbacks import BackupAndRestore
             cbs.append(BackupAndRestore(backup))
+        x, y, kw = _data_on_device(model, x, y, kw)
         hist = model.fit(x, y, callbacks=cbs, **kw)
         if resumed:  # the History of a continued fit holds its new epochs only: give it every epoch
             hist.history = writer.history
@@ -117,6 +118,22 @@ class Context:
                               labels=list(class_names) if class_names is not None and len(class_names) <= 10
                               else None, title=f"{self.recipe.name}: confusion matrix (test)")
         return out
+
+
+def _data_on_device(model, x, y, kw, limit=4 << 30):
+    """For a model on the GPU: NumPy training and validation arrays copied there once (up to ``limit`` bytes
+    together), so that an epoch neither gathers its shuffled batches on the host nor copies them over."""
+    xp = model._array_module() if hasattr(model, "_array_module") else np
+    if xp is np:
+        return x, y, kw
+    val = kw.get("validation_data")
+    arrays = [a for a in (x, y, *(val if isinstance(val, tuple) else ())) if type(a) is np.ndarray]
+    if type(x) is not np.ndarray or sum(a.nbytes for a in arrays) > limit:
+        return x, y, kw
+    on = (lambda a: xp.asarray(a) if type(a) is np.ndarray else a)
+    if isinstance(val, tuple):
+        kw = dict(kw, validation_data=tuple(on(a) for a in val))
+    return on(x), on(y), kw
 
 
 def run_recipe(name, quick=False, epochs=None, out=None, seed=0, verbose=1, log=print, resumable=False):

@@ -348,6 +348,26 @@ def test_metrics_made_under_the_device_scope_take_device_values(cp, metric):
     _check(vals[1], vals[0], exact=True)
 
 
+def test_device_one_hot_targets_take_the_categorical_accuracy(cp):
+    """compile's 'accuracy' is resolved from the shapes of the first batch; a device array's own ``.data`` is a
+    memory pointer, so one-hot device targets must not look like rank-0 (sparse) labels. Integer device data
+    for a float Input is cast as host data is."""
+    r = np.random.default_rng(5)
+    x, y = r.integers(0, 4, (40, 6)), np.eye(3, dtype="float32")[r.integers(0, 3, 40)]
+    hist = []
+    for where, conv in (("cpu", np.asarray), ("gpu", cp.asarray)):
+        nerve.set_random_seed(2)
+        with nerve.device(where):
+            inp = L.Input((6,))
+            m = nerve.Model(inp, L.Dense(3, activation="softmax")(inp))
+            m.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+        hist.append(m.fit(conv(x), conv(y), batch_size=8, epochs=2, verbose=0, shuffle=False).history)
+    for k in hist[0]:
+        _check(np.asarray(hist[1][k], dtype=float), np.asarray(hist[0][k], dtype=float))
+    d = cp.asarray(x)
+    assert nerve.backend.unwrap(d) is d and nerve.backend.unwrap(nerve.tensor(d)) is d
+
+
 def _attention_model():
     inp = L.Input((6,), dtype="int64")
     x = L.Embedding(12, 8, mask_zero=True)(inp)
