@@ -130,9 +130,7 @@ def dropout(inputs, rate, noise_shape=None, seed=None):
     x = ops.convert_to_tensor(inputs)
     shape = x.shape if noise_shape is None else tuple(x.shape[i] if d is None else d
                                                       for i, d in enumerate(noise_shape))
-    keep = _gen(seed, "dropout").random(_shape(shape, "dropout")) >= rate
-    mask = (keep / (1 - rate)).astype(x.dtype)
-    return ops.multiply(x, Tensor(backend.like(x.data, mask)))
+    return ops.multiply(x, Tensor(backend.dropout_mask(_gen(seed, "dropout"), _shape(shape, "dropout"), rate, x.data)))
 
 
 def shuffle(x, axis=0, seed=None):

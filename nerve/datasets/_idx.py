@@ -36,7 +36,10 @@ def parse_idx(data, name="idx"):
     if len(data) != need:
         kind = "truncated" if len(data) < need else "has trailing bytes"
         raise DatasetFormatError(f"{name}: IDX file {kind}: shape {shape} needs {need} bytes, got {len(data)}")
-    arr = np.frombuffer(data, dtype=dtype, offset=head, count=count).reshape(shape)
+    try:  # an empty array can still claim sizes NumPy cannot index, e.g. (0, 2**32 - 1, 2**32 - 1)
+        arr = np.frombuffer(data, dtype=dtype, offset=head, count=count).reshape(shape)
+    except ValueError as e:
+        raise DatasetFormatError(f"{name}: IDX shape {shape} is not a valid array shape ({e})") from None
     return arr.astype(dtype.newbyteorder("="), copy=True)
 
 

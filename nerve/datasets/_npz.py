@@ -4,9 +4,10 @@
 the declared shape and dtype, and builds the array with ``np.frombuffer``. Object arrays (Keras' ``imdb.npz``
 and ``reuters.npz`` hold object arrays of Python lists, stored as pickles) are refused unless
 ``allow_object=True``; then the pickle is read by ``SafeUnpickler``, which resolves only the handful of NumPy
-globals needed to rebuild an ndarray (plus ``_codecs.encode``, which protocol 2 uses for bytes): any other
-global (``os.system``, ``builtins.eval``, ...) is refused before it can be called, so a crafted file cannot
-execute code. Every problem is a ``DatasetFormatError``.
+globals needed to rebuild an ndarray (plus ``_codecs.encode``, which protocol 2 uses for bytes), and those to
+stand-ins that check shape, dtype and data before an array is made: any other global (``os.system``,
+``builtins.eval``, ...) is refused before it can be called, so a crafted file cannot execute code, and NumPy's
+own ``__setstate__`` (which trusts its input) never runs. Every problem is a ``DatasetFormatError``.
 """
 import _codecs
 import io
@@ -20,24 +21,117 @@ from ._fetch import DatasetFormatError
 MAX_MEMBER_BYTES = 1 << 31  # refuse members that claim more than 2 GiB
 
 
-def _np_fn(fn):
+class _Array:
+    """What a pickle's ``_reconstruct(ndarray, ...)`` makes here: an empty shell that BUILD (``__setstate__``)
+    fills with an array made by ``_array_from_state`` after checking the state. NumPy's own
+    ``ndarray.__setstate__`` trusts it: an object array whose shape claims more items than its list holds
+    reads past the list (a segmentation fault, found by tests/datasets/test_fuzz.py)."""
+    __slots__ = ("array",)
+
+    def __init__(self):
+        self.array = None
+
+    def __setstate__(self, state):
+        self.array = _array_from_state(state)
+
+
+class _Dtype:
+    """``numpy.dtype(code, align, copy)`` from a pickle, made real by ``_as_dtype`` (byte order from BUILD)."""
+    __slots__ = ("code", "order")
+
+    def __init__(self, code, align=False, copy=False):
+        if not isinstance(code, str):
+            raise pickle.UnpicklingError(f"dtype code must be a string, got {type(code).__name__}")
+        self.code, self.order = code, None
+
+    def __setstate__(self, state):
+        if not isinstance(state, tuple) or len(state) < 2 or state[1] not in ("<", ">", "|", "="):
+            raise pickle.UnpicklingError(f"unsupported dtype state {state!r:.80}")
+        if len(state) > 3 and (state[2] is not None or state[3] is not None):
+            raise pickle.UnpicklingError("structured dtypes are not supported in pickles")
+        self.order = state[1]
+
+
+_NDARRAY = ("numpy.ndarray",)  # a token for the class, never called
+
+
+def _reconstruct(cls, shape, typecode):
+    if cls is not _NDARRAY:
+        raise pickle.UnpicklingError("_reconstruct: only numpy.ndarray can be reconstructed")
+    return _Array()
+
+
+def _as_dtype(d):
+    if isinstance(d, np.dtype) and d.names is None:
+        return d
+    if not isinstance(d, _Dtype):
+        raise pickle.UnpicklingError(f"expected a dtype, got {type(d).__name__}")
     try:
-        from numpy._core import multiarray as m
-    except ImportError:  # numpy < 2
-        from numpy.core import multiarray as m
-    return getattr(m, fn)
+        dt = np.dtype(d.code)
+    except Exception as e:  # noqa: BLE001 - np.dtype of hostile strings
+        raise pickle.UnpicklingError(f"bad dtype code {d.code!r:.40}: {e}") from None
+    if dt.names is not None or dt.subdtype is not None or dt.itemsize == 0:
+        raise pickle.UnpicklingError(f"unsupported dtype {d.code!r:.40}")
+    return dt.newbyteorder(d.order) if d.order in ("<", ">") else dt
+
+
+def _scalar(d, data):
+    dt = _as_dtype(d)
+    if dt.hasobject:
+        return data
+    if not isinstance(data, bytes) or len(data) != dt.itemsize:
+        raise pickle.UnpicklingError(f"a {dt} scalar needs {dt.itemsize} bytes")
+    return np.frombuffer(data, dt)[0]
+
+
+def _frombuffer(buf, dtype, shape, order):
+    """Protocol 5's plain arrays: ``numpy._core.numeric._frombuffer(buffer, dtype, shape, order)``, checked."""
+    if isinstance(buf, (bytearray, memoryview)):
+        buf = bytes(buf)
+    return _array_from_state((shape, dtype, order == "F", buf))
+
+
+def _array_from_state(state):
+    """ndarray's pickle state ``(version, shape, dtype, is_fortran, data)`` checked, then built: ``data`` is
+    the raw bytes of a plain array, or the list of items of an object array (arrays inside it already built)."""
+    if not isinstance(state, tuple) or len(state) not in (4, 5):
+        raise pickle.UnpicklingError("ndarray state must be a tuple of 4 or 5 items")
+    shape, dtype, fortran, data = state[-4:]
+    if not isinstance(shape, tuple) or not all(type(n) is int and 0 <= n < 1 << 40 for n in shape) \
+            or len(shape) > 32:
+        raise pickle.UnpicklingError(f"bad array shape {shape!r:.80}")
+    dt = _as_dtype(dtype)
+    count = 1
+    for n in shape:
+        count *= n
+    order = "F" if fortran else "C"
+    if dt.hasobject:
+        if not isinstance(data, list) or len(data) != count:
+            raise pickle.UnpicklingError(f"object array of shape {shape} needs a list of {count} items, got "
+                                         f"{len(data) if isinstance(data, list) else type(data).__name__}")
+        arr = np.empty(count, dtype=object)
+        for i, v in enumerate(data):
+            if isinstance(v, _Array):  # an array inside: built (BUILD) before it was appended
+                if v.array is None:
+                    raise pickle.UnpicklingError("array used before its state was set")
+                v = v.array
+            arr[i] = v
+        return arr.reshape(shape, order=order)
+    if not isinstance(data, bytes) or len(data) != count * dt.itemsize:
+        raise pickle.UnpicklingError(f"array of shape {shape} of {dt} needs {count * dt.itemsize} bytes")
+    return np.frombuffer(data, dtype=dt, count=count).reshape(shape, order=order).copy(order="A")
 
 
 class SafeUnpickler(pickle.Unpickler):
-    """Unpickler that only resolves NumPy's array-reconstruction globals (see the module docstring)."""
-    _ALLOWED = None
+    """Unpickler that resolves only NumPy's array-reconstruction globals, to checked stand-ins (see the
+    module docstring): no NumPy constructor ever sees the file's data unchecked."""
+    _ALLOWED = {**{(m, n): f for m in ("numpy.core.multiarray", "numpy._core.multiarray")
+                   for n, f in (("_reconstruct", _reconstruct), ("scalar", _scalar))},
+                **{(m, "_frombuffer"): _frombuffer for m in ("numpy.core.numeric", "numpy._core.numeric")},
+                ("numpy", "ndarray"): _NDARRAY, ("numpy", "dtype"): _Dtype,
+                ("_codecs", "encode"): _codecs.encode}  # protocol-2 bytes
 
     def find_class(self, module, name):
-        if SafeUnpickler._ALLOWED is None:
-            SafeUnpickler._ALLOWED = {(m, n): _np_fn(n) for m in ("numpy.core.multiarray", "numpy._core.multiarray")
-                                      for n in ("_reconstruct", "scalar")}
-            SafeUnpickler._ALLOWED.update({("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype,
-                                           ("_codecs", "encode"): _codecs.encode})  # protocol-2 bytes
         try:
             return SafeUnpickler._ALLOWED[(module, name)]
         except KeyError:
@@ -51,7 +145,12 @@ class SafeUnpickler(pickle.Unpickler):
 def safe_unpickle(data, name="pickle"):
     """Unpickle ``data`` allowing only NumPy array reconstruction; DatasetFormatError otherwise."""
     try:
-        return SafeUnpickler(io.BytesIO(data), encoding="latin1").load()  # latin1: Python 2 pickles
+        out = SafeUnpickler(io.BytesIO(data), encoding="latin1").load()  # latin1: Python 2 pickles
+        if isinstance(out, np.ndarray):  # protocol 5's _frombuffer
+            return out
+        if not isinstance(out, _Array) or out.array is None:
+            raise pickle.UnpicklingError("the pickle holds no array")
+        return out.array
     except RecursionError as e:
         raise DatasetFormatError(f"{name}: pickle nested too deeply") from e
     except Exception as e:  # noqa: BLE001 - a malformed pickle can raise almost anything

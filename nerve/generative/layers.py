@@ -7,7 +7,6 @@ MaskingNoise    denoising-AE corruption: each input entry is set to 0 with proba
 KLSparsity      activity regulariser of a sparse AE: beta * sum_j KL(rho || rho_hat_j), where rho_hat_j is the
                 mean activation of unit j over the batch (Ng, "Sparse autoencoder" notes).
 """
-import numpy as np
 
 from .. import backend, ops
 from ..layers.layer import Layer
@@ -49,8 +48,8 @@ class MaskingNoise(_Stochastic):
     def call(self, inputs, training=None):
         if not training or self.rate == 0.0:
             return inputs
-        keep = self._rng().random(tuple(inputs.shape), dtype=np.float32) >= self.rate
-        return ops.multiply(inputs, backend.like(inputs.data, keep.astype(inputs.data.dtype)))
+        keep = backend.like(inputs.data, backend.keep_mask(self._rng(), tuple(inputs.shape), self.rate))
+        return ops.multiply(inputs, keep.astype(inputs.data.dtype))
 
     def get_config(self):
         cfg = super().get_config()

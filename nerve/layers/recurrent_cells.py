@@ -98,21 +98,16 @@ class _Cell(Layer):
     def _rng(self):
         return self._gen if self._gen is not None else backend.rng()
 
-    def _mask(self, rate, shape, dtype):
-        keep = self._rng().random(shape) >= rate
-        return keep.astype(dtype) * np.asarray(1.0 / (1.0 - rate) if rate < 1 else 0.0, dtype)
-
     def get_dropout_mask(self, step_input):
         if self._dp_mask is None and self.dropout > 0:
-            self._dp_mask = backend.like(backend.unwrap(step_input),
-                                         self._mask(self.dropout, tuple(step_input.shape), step_input.dtype))
+            self._dp_mask = backend.dropout_mask(self._rng(), tuple(step_input.shape), self.dropout,
+                                                 backend.unwrap(step_input))
         return self._dp_mask
 
     def get_recurrent_dropout_mask(self, step_state):
         if self._rec_dp_mask is None and self.recurrent_dropout > 0:
-            self._rec_dp_mask = backend.like(backend.unwrap(step_state),
-                                             self._mask(self.recurrent_dropout, tuple(step_state.shape),
-                                                        step_state.dtype))
+            self._rec_dp_mask = backend.dropout_mask(self._rng(), tuple(step_state.shape), self.recurrent_dropout,
+                                                     backend.unwrap(step_state))
         return self._rec_dp_mask
 
     def reset_dropout_mask(self):

@@ -76,13 +76,8 @@ class Dropout(_Stochastic):
     def call(self, inputs, training=None):
         if not training or self.rate == 0.0:
             return inputs
-        shape = self._noise_shape(tuple(inputs.shape))
-        keep = self._rng().random(shape, dtype=np.float32) >= self.rate  # P(keep) = 1 - rate
-        if self.rate >= 1.0:
-            mask = np.zeros(shape, dtype=inputs.dtype)
-        else:
-            mask = keep.astype(inputs.dtype) * np.asarray(1.0 / (1.0 - self.rate), dtype=inputs.dtype)
-        return ops.multiply(inputs, backend.like(inputs.data, mask))
+        mask = backend.dropout_mask(self._rng(), self._noise_shape(tuple(inputs.shape)), self.rate, inputs.data)
+        return ops.multiply(inputs, mask)  # P(keep) = 1 - rate, kept entries scaled by 1 / (1 - rate)
 
     def get_config(self):
         cfg = super().get_config()

@@ -6,6 +6,7 @@ import io
 import zipfile
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -131,3 +132,11 @@ def test_fuzz_npy_members_and_pickles(member):
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("x.npy", member)
     parses_or_dataset_error(lambda d: parse_npz(d, allow_object=True), buf.getvalue())
+
+
+def test_an_empty_idx_array_with_sizes_numpy_cannot_index_is_a_format_error():
+    """Found by test_fuzz_idx: (0, 2**32 - 1, 2**32 - 1) holds no values, so its length checks out, but
+    NumPy cannot make an array of that shape."""
+    data = bytes([0, 0, 0x08, 3]) + (0).to_bytes(4, "big") + (2**32 - 1).to_bytes(4, "big") * 2
+    with pytest.raises(DatasetError, match="not a valid array shape"):
+        parse_idx(data)

@@ -188,3 +188,40 @@ def test_non_int_sequences_refused(home, tmp_path, monkeypatch):
     monkeypatch.setenv("NERVE_DATA_DIR", str(tmp_path))
     with pytest.raises(DatasetFormatError, match="not a list of non-negative ints"):
         imdb.load_data(path="bad.npz")
+
+
+def test_a_pickled_shape_that_claims_more_items_than_its_list_is_an_error_not_a_crash():
+    """NumPy's ndarray.__setstate__ reads past the list of an object array whose shape claims more items (a
+    segmentation fault the fuzz test found); the safe unpickler checks the state before any array is made."""
+    payload = pickle.dumps(obj([[1, 2, 3], [4, 5]]), protocol=4)
+    bad = payload.replace(b"K\x02\x85", b"K\x12\x85", 1)  # the shape (2,) -> (18,)
+    assert bad != payload
+    with pytest.raises(DatasetFormatError, match=r"shape \(18,\) needs a list of 18 items, got 2"):
+        safe_unpickle(bad)
+    with pytest.raises(DatasetFormatError, match="needs a list of 18 items"):
+        parse_npz(_npz_with_payload(bad), allow_object=True)
+
+
+@pytest.mark.parametrize("protocol", [2, 3, 4, 5])
+def test_pickled_arrays_round_trip_through_the_checked_stand_ins(protocol):
+    a = obj([[1, 2], [3]] + [None])
+    a[2] = np.arange(3, dtype=">i4")
+    out = safe_unpickle(pickle.dumps(a, protocol=protocol))
+    assert out.dtype == object and out[0] == [1, 2] and out[1] == [3]
+    assert out[2].dtype == np.dtype(">i4") and out[2].tolist() == [0, 1, 2]
+    f = np.arange(6.0).reshape(2, 3).T.copy(order="F")
+    g = safe_unpickle(pickle.dumps(f, protocol=protocol))
+    np.testing.assert_array_equal(g, f)
+    assert g.flags["F_CONTIGUOUS"] and g.flags["WRITEABLE"]
+
+
+@pytest.mark.parametrize("tamper, match", [
+    (lambda p: p.replace(b"\x8c\x02O8", b"\x8c\x02V0"), "unsupported dtype|bad dtype"),
+    (lambda p: p.replace(b"\x8c\x07ndarray", b"\x8c\x07matrix\x00", 1), "refusing to load global"),
+])
+def test_tampered_array_pickles_are_refused(tamper, match):
+    payload = pickle.dumps(obj([[1], [2]]), protocol=4)
+    bad = tamper(payload)
+    assert bad != payload
+    with pytest.raises(DatasetFormatError, match=match):
+        safe_unpickle(bad)

@@ -88,3 +88,16 @@ def test_activity_regularization_loss_value():
     assert cfg["l1"] == 0.01 and cfg["l2"] == 0.02 and "activity_regularizer" not in cfg
     layer(x)
     assert len(layer.losses) == 1  # losses of the last call only
+
+
+@pytest.mark.parametrize("rate", [0.1, 1 / 3, 0.5, 0.9])
+def test_keep_masks_hold_the_rate(rate):
+    """Masks are 16-bit integers against round(rate * 2**16): the kept fraction is 1 - rate to within 2**-17
+    plus sampling error (4 sigma over 2M draws); rates 0 and 1 keep everything / nothing."""
+    keep = backend.keep_mask(np.random.default_rng(4), (1000, 2000), rate)
+    assert keep.dtype == bool and keep.shape == (1000, 2000)
+    assert abs(keep.mean() - (1 - rate)) < 4 * np.sqrt(rate * (1 - rate) / keep.size) + 2 ** -17
+    assert backend.keep_mask(np.random.default_rng(0), (3,), 0.0).all()
+    assert not backend.keep_mask(np.random.default_rng(0), (3,), 1.0).any()
+    m = backend.dropout_mask(np.random.default_rng(4), (4, 5), rate, np.zeros(1, np.float32))
+    assert m.dtype == np.float32 and set(np.unique(m)) <= {0.0, np.float32(1 / (1 - rate))}
