@@ -179,9 +179,10 @@ def load_npz(data, member, what):
             for key in npz.files:
                 try:
                     a = npz[key]
-                except ValueError as e:  # object arrays ask for pickle: refused
+                except ValueError as e:  # object arrays ask for pickle: refused; or truncated data
+                    why = "object arrays and pickles are refused" if "pickle" in str(e) else "truncated or corrupt"
                     raise ArchiveError(f"{what}: array {key!r} in {member!r} cannot be loaded safely ({e}); "
-                                       f"object arrays and pickles are refused") from None
+                                       f"{why}") from None
                 if not isinstance(a, np.ndarray) or a.dtype.kind not in _NUMERIC_KINDS:
                     kind = a.dtype if isinstance(a, np.ndarray) else type(a).__name__
                     raise ArchiveError(f"{what}: entry {key!r} in {member!r} is not a numeric array (got {kind}); "

@@ -242,3 +242,19 @@ def test_not_a_file(tmp_path):
         saving.load_model(str(tmp_path / "missing.keras"))
     with pytest.raises(ArchiveError, match="directory"):
         saving.load_model(str(tmp_path))
+
+
+def test_an_array_header_that_claims_billions_of_values_is_refused_without_allocating_them():
+    """A .npy header saying (3000000000,) over 16 bytes of data: an ArchiveError naming the truncation, read
+    in chunks (no 12 GB allocation)."""
+    from nerve.saving.file_io import load_npz
+    b = io.BytesIO()
+    np.save(b, np.zeros(4, np.float32))
+    raw = b.getvalue()
+    n = int.from_bytes(raw[8:10], "little")
+    head = raw[10:10 + n].decode().replace("(4,)", "(3000000000,)").rstrip(" \n")
+    z = io.BytesIO()
+    with zipfile.ZipFile(z, "w") as f:
+        f.writestr("w.npy", raw[:10] + (head + " " * (n - 1 - len(head)) + "\n").encode() + raw[10 + n:])
+    with pytest.raises(ArchiveError, match="array 'w' in 'weights.npz' cannot be loaded safely.*truncated or corrupt"):
+        load_npz(z.getvalue(), "weights.npz", "model.keras")
