@@ -3,7 +3,6 @@ from ..backend import set_random_seed  # noqa: F401
 from .numerical_utils import normalize, to_categorical  # noqa: F401
 from .sequence_utils import pad_sequences  # noqa: F401
 from .model_visualization import plot_model  # noqa: F401
-from .file_utils import get_file  # noqa: F401
 from .dataset_utils import PyDataset, Sequence, image_dataset_from_directory  # noqa: F401
 
 
@@ -22,8 +21,15 @@ __all__ = ["set_random_seed", "to_categorical", "normalize", "pad_sequences", "p
            "timeseries_dataset_from_array"]
 
 
-def __getattr__(name):  # nerve.preprocessing imports the layers: loaded on first use, `import nerve` stays fast
-    if name == "timeseries_dataset_from_array":
+def __getattr__(name):  # loaded on first use, so that `import nerve` stays fast: nerve.preprocessing imports the
+    if name == "timeseries_dataset_from_array":  # layers, get_file the data-set fetchers (urllib, tarfile)
         from ..preprocessing.sequence import timeseries_dataset_from_array
         return timeseries_dataset_from_array
+    if name == "get_file":
+        from .file_utils import get_file
+        return get_file
     raise AttributeError(f"module 'nerve.utils' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
