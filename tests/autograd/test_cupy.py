@@ -59,3 +59,26 @@ def test_op_forward_backward_matches_numpy(name):
     for a, b in zip(n_in, g_in):
         assert isinstance(b.grad.data, cp.ndarray)
         np.testing.assert_allclose(b.grad.numpy(), a.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("accumulate", [False, True])
+def test_direct_cublas_gemm_steps_match_matmul(dtype, accumulate):
+    """ops/gpu.gemm_steps (the recurrences' per-step GEMM as a direct cuBLAS call): c[t] (+)= a @ b[t] for 3-D
+    and 2-D operands, every t, the other blocks untouched."""
+    from nerve.autograd.ops import gpu
+    r = np.random.default_rng(2)
+    a = cp.asarray(r.standard_normal((12, 7)).astype(dtype))
+    b = cp.asarray(r.standard_normal((5, 7, 9)).astype(dtype))
+    c = cp.asarray(r.standard_normal((4, 12, 9)).astype(dtype))
+    want = c.copy()
+    f = gpu.gemm_steps(a, b, c, accumulate=accumulate)
+    assert f is not None
+    for t in (2, 0):
+        f(t)
+        want[t] = a @ b[t] + (want[t] if accumulate else 0)
+    np.testing.assert_allclose(cp.asnumpy(c), cp.asnumpy(want), rtol=1e-5, atol=1e-5)
+    c2, b2 = cp.zeros((12, 9), dtype), b[1].copy()
+    gpu.gemm_steps(a, b2, c2)()
+    np.testing.assert_allclose(cp.asnumpy(c2), cp.asnumpy(a @ b2), rtol=1e-5, atol=1e-5)
+    assert gpu.gemm_steps(a, b[:, :, :4], c) is None  # not contiguous: the caller's matmul

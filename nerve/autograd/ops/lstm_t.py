@@ -114,9 +114,10 @@ def forward(fn, xt, w, u, b, h0, c0, stacked=None):
         return HT, CT
     GK = gpu.kernels(xt) if xt.dtype == uw.dtype else None
     fn.tGK = GK
-    if GK is not None:  # the GPU: the cell in one kernel per step (ops/gpu.py)
+    if GK is not None:  # the GPU: the cell in one kernel per step (ops/gpu.py), the GEMM a direct cuBLAS call
+        mm = gpu.gemm_steps(uw, HX, G) or (lambda t: xp.matmul(uw, HX[t], out=G[t]))
         for t in range(T):
-            xp.matmul(uw, HX[t], out=G[t])
+            mm(t)
             GK.lstm_step(CT[t], n * N, G[t], CT[t + 1], TC[t], HT[t + 1])
         return HT, CT
     tmp = xp.empty((n, N), dt)
@@ -167,11 +168,12 @@ def backward(fn, dH_last, dH_seq, g_c, w, u, need_x, need_w, need_u, need_b):
                 xp.matmul(uq, dZ[:, t], out=dh)
     GK = fn.__dict__.get("tGK")
     if GK is not None:  # the GPU: one kernel per step, then dh_{t-1} = U dz_t
+        mm = gpu.gemm_steps(uq, dz, dh) or (lambda t: xp.matmul(uq, dz, out=dh))
         for t in range(T - 1, -1, -1):
             if dH_seq is not None:
                 dh += dH_seq[t].T
             GK.lstm_step_grad(G[t], TC[t], CT[t], dh, n * N, N, T, t, dz, dZ, dc)
-            xp.matmul(uq, dz, out=dh)
+            mm(t)
     for t in range(T - 1 if K is None and GK is None else -1, -1, -1):
         if dH_seq is not None:
             dh += dH_seq[t].T
@@ -238,11 +240,18 @@ def gru_forward(fn, xt, w, u, b, h0):
         return HT
     GK = gpu.kernels(xt) if xt.dtype == uT.dtype else None
     if GK is not None:  # the GPU: the gate algebra in one kernel per step (ops/gpu.py)
+        mm = None
+        if b is not None:  # rec = b_rec + h U: the bias first, for every step at once, then the GEMM adds
+            REC[...] = b[1][:, None]
+        mm = gpu.gemm_steps(uT, HT, REC, accumulate=b is not None)
         for t in range(T):
             rec = REC[t]
-            xp.matmul(uT, HT[t], out=rec)
-            if b is not None:
-                rec += b[1][:, None]
+            if mm is not None:
+                mm(t)
+            elif b is not None:
+                rec += xp.matmul(uT, HT[t])
+            else:
+                xp.matmul(uT, HT[t], out=rec)
             GK.gru_step(rec, HT[t], n * N, G[t], HT[t + 1])
         fn.tG, fn.tREC, fn.tHT, fn.txt, fn.tGK = G, REC, HT, xt, GK
         return HT
@@ -294,12 +303,16 @@ def gru_backward(fn, dH_last, dH_seq, w, u, need_x, need_w, need_u, need_b):
         xp.add(dhz, t1, out=dh)                    # dh_prev = dh z + U drc
     GK = fn.__dict__.get("tGK")
     if GK is not None:  # the GPU: one kernel per step, then dh_prev = dh z + U drc
+        mm = gpu.gemm_steps(uc, drc, dh, accumulate=True)
         for t in range(T - 1, -1, -1):
             if dH_seq is not None:
                 dh += dH_seq[t].T
             GK.gru_step_grad(G[t], REC[t], HT[t], n * N, N, T, t, drc, dR, dX, dh)
-            xp.matmul(uc, drc, out=t1)
-            dh += t1
+            if mm is not None:
+                mm()
+            else:
+                xp.matmul(uc, drc, out=t1)
+                dh += t1
     for t in range(T - 1 if K is None and GK is None else -1, -1, -1):
         if dH_seq is not None:
             dh += dH_seq[t].T
