@@ -17,6 +17,9 @@ elementwise CuPy calls, each of which costs a kernel launch and ~10 us of Python
                 GEMM) in the feature-major layout of ops/lstm_t.py, forward and backward, with the operations of
                 its NumPy path (one launch per step instead of ~10 forward and ~15 backward)
 
+Beside the kernels: ``colsum`` (column sums as a cuBLAS GEMV) and ``gemm_steps`` (a recurrence's per-step GEMM as
+one direct cuBLAS call, without cupy.matmul's dispatch).
+
 Use: ``kernels(a)`` returns the namespace when ``a`` is a CuPy float32/float64 array and the kernels are on
 (``NERVE_GPU_KERNELS=0`` or ``set_enabled(False)`` switches them off), else None: callers then take the
 generic ``xp`` path, which gives the same results up to the compiler's fused multiply-adds.
