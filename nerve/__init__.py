@@ -19,9 +19,12 @@ def version():
 _SUBMODULES = ("models", "layers", "losses", "optimizers", "metrics", "callbacks", "activations", "initializers",
                "regularizers", "constraints", "saving", "training", "datasets", "variables",
                "applications", "preprocessing", "inspect", "evaluation", "generative", "wrappers", "integrations",
-               "recipes", "random", "tree")
+               "recipes", "random", "tree", "dtype_policies", "mixed_precision")
 _TOP_LEVEL = {"Sequential": "models", "Model": "models", "Functional": "models", "Input": "layers",
-              "InputSpec": "layers", "Layer": "layers", "Variable": "variables", "KerasTensor": "layers.node"}
+              "InputSpec": "layers", "Layer": "layers", "Variable": "variables", "KerasTensor": "layers.node",
+              "Loss": "losses", "Metric": "metrics", "Optimizer": "optimizers", "Initializer": "initializers",
+              "Regularizer": "regularizers", "DTypePolicy": "dtype_policies", "FloatDTypePolicy": "dtype_policies",
+              "name_scope": "utils.naming", "Operation": "utils.operation"}
 
 
 def __getattr__(name):

@@ -6,6 +6,7 @@ derivatives. ``get`` resolves None / names / callables; ``serialize`` gives the 
 import numpy as np
 
 from . import ops
+from .autograd.ops import nn_extra
 from .autograd.tensor import Tensor
 from .saving import registry
 
@@ -64,8 +65,46 @@ def hard_sigmoid(x):
 
 
 def hard_silu(x):
-    """x * hard_sigmoid(x)."""
-    return ops.multiply(x, ops.hard_sigmoid(x))
+    """x * hard_sigmoid(x) = x relu6(x + 3) / 6 (also called hard_swish)."""
+    return nn_extra.hard_silu(x)
+
+
+hard_swish = hard_silu
+
+
+def hard_tanh(x):
+    """clip(x, -1, 1)."""
+    return nn_extra.hard_tanh(x)
+
+
+def hard_shrink(x, threshold=0.5):
+    """x where |x| > threshold, else 0."""
+    return nn_extra.hard_shrink(x, threshold=threshold)
+
+
+def soft_shrink(x, threshold=0.5):
+    """x - threshold above threshold, x + threshold below -threshold, else 0."""
+    return nn_extra.soft_shrink(x, threshold=threshold)
+
+
+def tanh_shrink(x):
+    """x - tanh(x)."""
+    return nn_extra.tanh_shrink(x)
+
+
+def threshold(x, threshold, default_value):
+    """x where x > threshold, else default_value."""
+    return nn_extra.threshold(x, threshold, default_value)
+
+
+def sparse_sigmoid(x):
+    """clip((x + 1) / 2, 0, 1)."""
+    return nn_extra.sparse_sigmoid(x)
+
+
+def sparse_plus(x):
+    """0 for x <= -1, (x + 1)^2 / 4 for -1 < x < 1, x for x >= 1."""
+    return nn_extra.sparse_plus(x)
 
 
 def log_sigmoid(x):
@@ -88,12 +127,27 @@ def softsign(x):
     return ops.softsign(x)
 
 
+def squareplus(x, b=4):
+    """(x + sqrt(x^2 + b)) / 2."""
+    return nn_extra.squareplus(x, b=b)
+
+
 def silu(x):
     """x * sigmoid(x) (also called swish)."""
     return ops.silu(x)
 
 
 swish = silu
+
+
+def celu(x, alpha=1.0):
+    """x for x >= 0, alpha (e^(x / alpha) - 1) otherwise."""
+    return nn_extra.celu(x, alpha=alpha)
+
+
+def glu(x, axis=-1):
+    """a * sigmoid(b), x split in halves [a, b] along axis."""
+    return nn_extra.glu(x, axis=axis)
 
 
 def gelu(x, approximate=False):
@@ -121,8 +175,14 @@ def log_softmax(x, axis=-1):
     return ops.log_softmax(x, axis=axis)
 
 
+def sparsemax(x, axis=-1):
+    """The projection of x onto the probability simplex along axis (Martins & Astudillo 2016)."""
+    return nn_extra.sparsemax(x, axis=axis)
+
+
 _FUNCTIONS = (linear, relu, leaky_relu, relu6, elu, selu, sigmoid, hard_sigmoid, hard_silu, log_sigmoid, tanh,
-              softplus, softsign, silu, gelu, mish, exponential, softmax, log_softmax)
+              softplus, softsign, silu, gelu, mish, exponential, softmax, log_softmax, celu, glu, hard_shrink,
+              hard_tanh, soft_shrink, sparse_plus, sparse_sigmoid, sparsemax, squareplus, tanh_shrink, threshold)
 _ALIASES = {"swish": silu, "hard_swish": hard_silu}
 
 ALL_OBJECTS = registry.builtin_table("activations", _ALIASES, functions=_FUNCTIONS)

@@ -95,6 +95,12 @@ class Config:
         self.device = "cpu"   # where new variables live: "cpu" (NumPy) or "gpu" (CuPy); see device()
         # fit/evaluate/predict/*_on_batch flush denormal floats to zero while they run (nerve/denormals.py)
         self.flush_denormal = os.environ.get("NERVE_FLUSH_DENORMAL", "1") not in ("0", "false", "False")
+        # keras.config debugging caps of fit (None: no cap); also from $NERVE_MAX_EPOCHS / $KERAS_MAX_EPOCHS, ...
+        self._max_epochs = _env_cap("MAX_EPOCHS")
+        self._max_steps_per_epoch = _env_cap("MAX_STEPS_PER_EPOCH")
+        self.interactive_logging = True   # progress bars and summaries print to stdout (else: the logging module)
+        self.traceback_filtering = True   # Keras' flag; nerve's tracebacks are never filtered (see below)
+        self.flash_attention = None       # Keras' flag: None (auto) or False; nerve has no flash attention
 
     def __repr__(self):
         return (f"Config(grad_enabled={self.grad_enabled}, training={self.training}, "
@@ -135,6 +141,97 @@ class Config:
     def enable_unsafe_deserialization():
         """Accepted for Keras scripts and changes nothing: nerve's files never hold Python code (a Lambda
         layer's function is not saved), so there is no unsafe mode to unlock."""
+
+    @staticmethod
+    def set_backend(backend):
+        """Keras' backend switch. nerve has one backend, 'numpy' (which runs on CuPy arrays under
+        ``nerve.device('gpu')``): naming it is accepted and changes nothing, any other name raises."""
+        if backend != "numpy":
+            raise ValueError(f"set_backend: argument 'backend' expected 'numpy' (nerve's only backend; use "
+                             f"nerve.device('gpu') for CuPy), got {backend!r}")
+
+    # fit's debugging caps (Keras: config.set_max_epochs / set_max_steps_per_epoch)
+    def max_epochs(self):
+        """The cap on the epochs of any ``fit`` (None: no cap)."""
+        return self._max_epochs
+
+    def set_max_epochs(self, max_epochs):
+        """Cap the epochs of every later ``fit`` at ``max_epochs`` (None removes the cap); for quick debug runs."""
+        self._max_epochs = _check_cap("set_max_epochs", "max_epochs", max_epochs)
+
+    def max_steps_per_epoch(self):
+        """The cap on the steps of each epoch of ``fit`` (None: no cap)."""
+        return self._max_steps_per_epoch
+
+    def set_max_steps_per_epoch(self, max_steps_per_epoch):
+        """Cap the steps of each epoch of every later ``fit`` (its validation passes included; None removes it)."""
+        self._max_steps_per_epoch = _check_cap("set_max_steps_per_epoch", "max_steps_per_epoch",
+                                               max_steps_per_epoch)
+
+    # the global dtype policy: nerve's layers take floatx() when they have no dtype, so the policy is floatx()
+    @staticmethod
+    def dtype_policy():
+        """The global ``DTypePolicy``: ``DTypePolicy(floatx())``."""
+        from .dtype_policies import dtype_policy
+        return dtype_policy()
+
+    @staticmethod
+    def set_dtype_policy(policy):
+        """Set the global policy ('float32', 'float64', ... or a DTypePolicy); this sets floatx. Mixed
+        precision ('mixed_float16', 'mixed_bfloat16') raises NotImplementedError."""
+        from .dtype_policies import set_dtype_policy
+        set_dtype_policy(policy)
+
+    # logging: when interactive logging is off, nerve.utils.Progbar writes to the 'nerve' logger, not stdout
+    def enable_interactive_logging(self):
+        self.interactive_logging = True
+
+    def disable_interactive_logging(self):
+        self.interactive_logging = False
+
+    def is_interactive_logging_enabled(self):
+        return self.interactive_logging
+
+    # Keras filters its own frames out of tracebacks; nerve shows them all. The flag keeps its state for scripts.
+    def enable_traceback_filtering(self):
+        self.traceback_filtering = True
+
+    def disable_traceback_filtering(self):
+        self.traceback_filtering = False
+
+    def is_traceback_filtering_enabled(self):
+        return self.traceback_filtering
+
+    # Keras: None (default, "use flash attention where possible") or False. nerve has no flash-attention kernel:
+    # attention is always the plain softmax(QK^T)V, so the flag only keeps its state.
+    def enable_flash_attention(self):
+        self.flash_attention = None
+
+    def disable_flash_attention(self):
+        self.flash_attention = False
+
+    def is_flash_attention_enabled(self):
+        return self.flash_attention
+
+
+def _env_cap(name):
+    """$NERVE_<name> (or $KERAS_<name>, as Keras reads it) as a positive int, or None."""
+    raw = os.environ.get(f"NERVE_{name}") or os.environ.get(f"KERAS_{name}")
+    if not raw:
+        return None
+    try:
+        return _check_cap("config", name.lower(), int(raw))
+    except ValueError:
+        raise ValueError(f"config: environment variable NERVE_{name} / KERAS_{name} expected a positive integer, "
+                         f"got {raw!r}") from None
+
+
+def _check_cap(fn, arg, value):
+    if value is None:
+        return None
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"{fn}: argument '{arg}' expected a positive integer or None, got {value!r}")
+    return int(value)
 
 
 config = Config()

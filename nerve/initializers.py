@@ -276,6 +276,7 @@ zeros, ones, constant, random_normal, random_uniform = Zeros, Ones, Constant, Ra
 truncated_normal, variance_scaling, orthogonal, identity = TruncatedNormal, VarianceScaling, Orthogonal, Identity
 glorot_uniform, glorot_normal, he_uniform, he_normal = GlorotUniform, GlorotNormal, HeUniform, HeNormal
 lecun_uniform, lecun_normal = LecunUniform, LecunNormal
+OrthogonalInitializer, IdentityInitializer = Orthogonal, Identity  # Keras 3's long names
 
 
 def serialize(initializer):

@@ -3,6 +3,11 @@ Leaves are everything else (arrays, Tensors, numbers, None). Dicts are walked in
 (optree / dm-tree) does; ``pack_sequence_as`` rebuilds the same types."""
 
 
+class MAP_TO_NONE:  # noqa: N801 - Keras' name
+    """Return this class from ``traverse``'s function to put None in place of a sub-structure (returning None
+    itself means "no change")."""
+
+
 def is_nested(structure):
     return isinstance(structure, (list, tuple, dict))
 
@@ -106,18 +111,20 @@ def map_structure_up_to(shallow_structure, func, *structures):
 
 def traverse(func, structure, top_down=True):
     """Keras' traverse: top-down, func(node) returning None descends into node, anything else replaces it;
-    bottom-up, func sees each node after its children were rebuilt."""
+    bottom-up, func sees each node after its children were rebuilt. Returning ``MAP_TO_NONE`` puts None there."""
     if top_down:
         r = func(structure)
-        if r is not None:
-            return r
-        if not is_nested(structure):
-            return structure
-        return _rebuild(structure, [traverse(func, c, True) for c in _children(structure)])
-    node = _rebuild(structure, [traverse(func, c, False) for c in _children(structure)]) \
-        if is_nested(structure) else structure
-    r = func(node)
-    return node if r is None else r
+        if r is None:
+            if not is_nested(structure):
+                return structure
+            return _rebuild(structure, [traverse(func, c, True) for c in _children(structure)])
+    else:
+        node = _rebuild(structure, [traverse(func, c, False) for c in _children(structure)]) \
+            if is_nested(structure) else structure
+        r = func(node)
+        if r is None:
+            return node
+    return None if r is MAP_TO_NONE else r
 
 
 def lists_to_tuples(structure):
@@ -125,3 +132,29 @@ def lists_to_tuples(structure):
         return structure
     kids = [lists_to_tuples(c) for c in _children(structure)]
     return tuple(kids) if isinstance(structure, list) else _rebuild(structure, kids)
+
+
+def assert_same_paths(a, b):
+    """Raise ValueError unless ``a`` and ``b`` have the same leaf paths (keys and indices), whatever their
+    container types: ``[0, 1]`` and ``(2, 3)`` match, as do two namedtuples with the same number of fields."""
+    a_paths = {p for p, _ in flatten_with_path(a)}
+    b_paths = {p for p, _ in flatten_with_path(b)}
+    if a_paths != b_paths:
+        msg = "assert_same_paths: `a` and `b` don't have the same paths."
+        if a_paths - b_paths:
+            msg += f"\nPaths in `a` missing in `b`:\n{sorted(a_paths - b_paths, key=repr)}"
+        if b_paths - a_paths:
+            msg += f"\nPaths in `b` missing in `a`:\n{sorted(b_paths - a_paths, key=repr)}"
+        raise ValueError(msg)
+
+
+def _is_shape(x):
+    return isinstance(x, (list, tuple)) and all(d is None or isinstance(d, int) for d in x)
+
+
+def map_shape_structure(func, structure):
+    """``map_structure`` for shapes: a list or tuple of ints and Nones (``(None, 3)``, ``()``) is one leaf passed
+    to ``func`` whole; other leaves (numbers, None) are passed too."""
+    if _is_shape(structure) or not is_nested(structure):
+        return func(structure)
+    return _rebuild(structure, [map_shape_structure(func, c) for c in _children(structure)])

@@ -20,9 +20,32 @@ from .recurrent import GRU, LSTM, RNN, SimpleRNN
 from .embedding import Embedding
 from .attention import AdditiveAttention, Attention, MultiHeadAttention
 from .preprocessing_numeric import Normalization
-from .wrappers import Bidirectional, TimeDistributed
+from .wrappers import Bidirectional, TimeDistributed, Wrapper
 from .preprocessing_image import (RandomContrast, RandomFlip, RandomRotation, RandomTranslation, RandomZoom,
                                   Rescaling, Resizing)
+from .convolutional_extra import (Conv1DTranspose, Convolution1DTranspose, DepthwiseConv1D, DepthwiseConv2D,
+                                  SeparableConv1D, SeparableConv2D, SeparableConvolution1D, SeparableConvolution2D)
+from .normalization_extra import (AlphaDropout, GroupNormalization, RMSNormalization, SpectralNormalization,
+                                  UnitNormalization)
+from .einsum_dense import EinsumDense
+
+
+def serialize(layer):
+    """Keras 3 ``keras.layers.serialize``: the layer's {'class_name', 'config', 'registered_name'} dict."""
+    from ..saving.registry import serialize as _serialize
+    if not isinstance(layer, Layer):
+        raise TypeError(f"layers.serialize: argument 'layer' expected a Layer instance, got {type(layer).__name__}")
+    return _serialize(layer)
+
+
+def deserialize(config, custom_objects=None):
+    """Keras 3 ``keras.layers.deserialize``: the layer described by ``serialize``'s dict (class names resolve
+    through the registry of nerve's layers, ``custom_objects`` and registered custom classes only)."""
+    from ..saving.registry import deserialize as _deserialize
+    obj = _deserialize(config, kind="layers", custom_objects=custom_objects)
+    if not isinstance(obj, Layer):
+        raise ValueError(f"layers.deserialize: the config describes a {type(obj).__name__}, not a Layer: {config!r}")
+    return obj
 
 
 def __getattr__(name):  # TextVectorization lives in nerve.preprocessing (imported lazily: no import cycle)

@@ -1,4 +1,4 @@
-"""Layer wrappers (Keras 3): Bidirectional and TimeDistributed."""
+"""Layer wrappers (Keras 3): the Wrapper base class, Bidirectional and TimeDistributed."""
 import numpy as np
 
 from .. import backend, ops
@@ -18,6 +18,37 @@ def _copy_layer(layer, **changes):
 
 def _strip(name, prefix):
     return name[len(prefix):] if name.startswith(prefix) else name
+
+
+@register("layers")
+class Wrapper(Layer):
+    """Base class of layers that wrap one other layer (Keras ``keras.layers.Wrapper``): tracks it, builds it
+    on the wrapper's input shape, and (de)serialises it under the config key ``layer``."""
+
+    def __init__(self, layer, **kwargs):
+        if not isinstance(layer, Layer):
+            raise ValueError(f"{type(self).__name__}: argument 'layer' expected a Layer instance, got {layer!r}")
+        super().__init__(**kwargs)
+        self.layer = layer
+
+    def build(self, input_shape=None):
+        if not self.layer.built:
+            self.layer._maybe_build(input_shape)
+        self.built = True
+
+    def call(self, inputs, *args, **kwargs):
+        return self.layer(inputs, *args, **kwargs)
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg["layer"] = serialize(self.layer)
+        return cfg
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        config["layer"] = deserialize(config["layer"], kind="layers", custom_objects=custom_objects)
+        return super().from_config(config)
 
 
 @register("layers")

@@ -207,6 +207,10 @@ SparseCategoricalCrossentropy = _cls("SparseCategoricalCrossentropy", sparse_cat
                                      "sparse_categorical_crossentropy", sparse_categorical_crossentropy.__doc__,
                                      from_logits=False, ignore_class=None)
 
+# Keras 3.15's Dice, Tversky, CategoricalGeneralizedCrossEntropy, Circle and CTC (they subclass LossFunctionWrapper)
+from .extra import (CTC, CategoricalGeneralizedCrossEntropy, Circle, Dice, Tversky,  # noqa: E402
+                    categorical_generalized_cross_entropy, circle, ctc, dice, tversky)
+
 # the short names Keras accepts, plus the functions' own names
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
@@ -224,6 +228,9 @@ _CLASSES = (MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError, Me
             LogCosh, KLDivergence, Poisson, Hinge, SquaredHinge, CategoricalHinge, CosineSimilarity,
             BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy, BinaryFocalCrossentropy,
             CategoricalFocalCrossentropy)
+# get() strings as Keras 3.15 (CategoricalGeneralizedCrossEntropy is not one there: it is registered for loading only)
+_FUNCTIONS += (dice, tversky, circle, ctc)
+_CLASSES += (Dice, Tversky, Circle, CTC)
 _ALIASES = {"mse": mean_squared_error, "MSE": mean_squared_error, "mae": mean_absolute_error,
             "MAE": mean_absolute_error, "mape": mean_absolute_percentage_error,
             "MAPE": mean_absolute_percentage_error, "msle": mean_squared_logarithmic_error,

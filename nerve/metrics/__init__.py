@@ -19,7 +19,13 @@ from .accuracy_metrics import (Accuracy, BinaryAccuracy, CategoricalAccuracy, Sp
 from .base import Mean, MeanMetricWrapper, Metric, Sum, reset_uids, to_snake_case
 from .confusion_metrics import (AUC, FalseNegatives, FalsePositives, Precision, Recall, TrueNegatives,
                                 TruePositives, confusion_counts)
+from .confusion_metrics import (PrecisionAtRecall, RecallAtPrecision, SensitivityAtSpecificity,
+                                SpecificityAtSensitivity)
+from .correlation_metrics import (ConcordanceCorrelation, PearsonCorrelation, concordance_correlation,
+                                  pearson_correlation)
 from .f_score_metrics import F1Score, FBetaScore
+from .iou_metrics import BinaryIoU, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU
+from .loss_metrics import binary_focal_crossentropy, categorical_focal_crossentropy, huber
 from .probabilistic_metrics import (BinaryCrossentropy, CategoricalCrossentropy, CategoricalHinge, Hinge,
                                     KLDivergence, Poisson, SparseCategoricalCrossentropy, SquaredHinge,
                                     binary_crossentropy, categorical_crossentropy, categorical_hinge, hinge,
@@ -39,6 +45,11 @@ ALL_OBJECTS = {
     Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy, TopKCategoricalAccuracy,
     SparseTopKCategoricalAccuracy,
     F1Score, FBetaScore,
+}
+ALL_OBJECTS |= {
+    PrecisionAtRecall, RecallAtPrecision, SensitivityAtSpecificity, SpecificityAtSensitivity,
+    PearsonCorrelation, ConcordanceCorrelation,
+    IoU, BinaryIoU, MeanIoU, OneHotIoU, OneHotMeanIoU,
 }
 # Keras 3's table: class names, their snake_case, and a few short aliases ('rmse' is not one of them)
 ALL_OBJECTS_DICT = {cls.__name__: cls for cls in ALL_OBJECTS}

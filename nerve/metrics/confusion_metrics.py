@@ -313,3 +313,104 @@ class AUC(Metric):
         if self._init_from_thresholds:
             config["thresholds"] = [float(t) for t in self._thresholds[1:-1]]
         return config
+
+
+class SensitivitySpecificityBase(Metric):
+    """Confusion counts at ``num_thresholds`` evenly spaced thresholds in [0, 1] (0.5 alone when
+    num_thresholds=1), and the best value of one rate among the thresholds where another rate reaches
+    ``value`` (Keras' ``_find_max_under_constraint``: max(dependent where constrained >= value), 0 if none).
+
+    Rates: sensitivity = recall = TP / (TP + FN), specificity = TN / (TN + FP), precision = TP / (TP + FP)."""
+    _direction = "up"
+    _value_name = "value"
+
+    def __init__(self, value, num_thresholds=200, class_id=None, name=None, dtype=None):
+        who = type(self).__name__
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not 0 <= value <= 1:
+            raise ValueError(f"{who}: argument {self._value_name!r} must be a number in [0, 1], got {value!r}")
+        if isinstance(num_thresholds, bool) or not isinstance(num_thresholds, (int, np.integer)) or \
+                num_thresholds <= 0:
+            raise ValueError(f"{who}: argument 'num_thresholds' must be an integer > 0, got {num_thresholds!r}")
+        super().__init__(name=name, dtype=dtype)
+        self.value, self.num_thresholds, self.class_id = value, int(num_thresholds), class_id
+        if num_thresholds == 1:
+            self.thresholds, self._evenly = [0.5], False
+        else:
+            n = self.num_thresholds
+            self.thresholds, self._evenly = [0.0] + [(i + 1) / (n - 1) for i in range(n - 2)] + [1.0], True
+        for n in ("true_positives", "false_positives", "true_negatives", "false_negatives"):
+            setattr(self, n, self.add_variable((len(self.thresholds),), name=n))
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        counts = confusion_counts(self, y_true, y_pred, self.thresholds, sample_weight, class_id=self.class_id,
+                                  clip=self._evenly)
+        for v, c in zip((self.true_positives, self.false_positives, self.true_negatives, self.false_negatives),
+                        counts):
+            v.data += c
+
+    def _rates(self):
+        tp, fp = self.true_positives.data, self.false_positives.data
+        tn, fn = self.true_negatives.data, self.false_negatives.data
+        return {"sensitivity": divide_no_nan(tp, tp + fn), "specificity": divide_no_nan(tn, tn + fp),
+                "precision": divide_no_nan(tp, tp + fp)}
+
+    def _max_under_constraint(self, constrained, dependent):
+        rates = self._rates()
+        feasible = rates[constrained] >= self.value
+        return float(np.max(np.where(feasible, rates[dependent], 0.0), initial=0.0))
+
+    def get_config(self):
+        return {**super().get_config(), "class_id": self.class_id, "num_thresholds": self.num_thresholds,
+                self._value_name: self.value}
+
+
+@register("metrics")
+class SensitivityAtSpecificity(SensitivitySpecificityBase):
+    """The best sensitivity (recall) among the thresholds where specificity >= ``specificity``."""
+    _value_name = "specificity"
+
+    def __init__(self, specificity, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(specificity, num_thresholds=num_thresholds, class_id=class_id, name=name, dtype=dtype)
+        self.specificity = specificity
+
+    def result(self):
+        return self._max_under_constraint("specificity", "sensitivity")
+
+
+@register("metrics")
+class SpecificityAtSensitivity(SensitivitySpecificityBase):
+    """The best specificity among the thresholds where sensitivity (recall) >= ``sensitivity``."""
+    _value_name = "sensitivity"
+
+    def __init__(self, sensitivity, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(sensitivity, num_thresholds=num_thresholds, class_id=class_id, name=name, dtype=dtype)
+        self.sensitivity = sensitivity
+
+    def result(self):
+        return self._max_under_constraint("sensitivity", "specificity")
+
+
+@register("metrics")
+class PrecisionAtRecall(SensitivitySpecificityBase):
+    """The best precision among the thresholds where recall >= ``recall``."""
+    _value_name = "recall"
+
+    def __init__(self, recall, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(recall, num_thresholds=num_thresholds, class_id=class_id, name=name, dtype=dtype)
+        self.recall = recall
+
+    def result(self):
+        return self._max_under_constraint("sensitivity", "precision")
+
+
+@register("metrics")
+class RecallAtPrecision(SensitivitySpecificityBase):
+    """The best recall among the thresholds where precision >= ``precision`` (0 when it is never reached)."""
+    _value_name = "precision"
+
+    def __init__(self, precision, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(precision, num_thresholds=num_thresholds, class_id=class_id, name=name, dtype=dtype)
+        self.precision = precision
+
+    def result(self):
+        return self._max_under_constraint("precision", "sensitivity")

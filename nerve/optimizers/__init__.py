@@ -2,22 +2,30 @@
 import inspect
 
 from ..saving import registry
-from . import schedules
+from . import legacy, schedules
 from .adadelta import Adadelta
+from .adafactor import Adafactor
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
 from .base import Optimizer
+from .ftrl import Ftrl
+from .lamb import Lamb
 from .lbfgs import LBFGS
+from .lion import Lion
+from .loss_scale_optimizer import LossScaleOptimizer
 from .nadam import Nadam
 from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "RMSprop", "Adagrad", "Adadelta", "Adam", "AdamW", "Adamax", "Nadam", "LBFGS",
-           "schedules", "get", "serialize", "deserialize"]
+__all__ = ["Optimizer", "SGD", "RMSprop", "Adagrad", "Adadelta", "Adam", "AdamW", "Adamax", "Nadam", "Ftrl",
+           "Lamb", "Lion", "Adafactor", "LossScaleOptimizer", "LBFGS", "legacy", "schedules", "get", "serialize",
+           "deserialize"]
 
+# by name ('ftrl', 'lion', ...); LossScaleOptimizer needs its inner optimizer, so only its config dict names it
+# (Keras 3.15 leaves Lamb out of its name table; nerve accepts 'lamb' too)
 _BUILTIN = {cls.__name__.lower(): cls for cls in (SGD, RMSprop, Adagrad, Adadelta, Adam, AdamW, Adamax, Nadam,
-                                                   LBFGS)}
+                                                   Ftrl, Lamb, Lion, Adafactor, LossScaleOptimizer, LBFGS)}
 
 
 def _lookup(name, custom_objects=None):

@@ -52,6 +52,10 @@ class Optimizer:
                              f"got {gradient_accumulation_steps!r}")
         if use_ema and not 0 <= ema_momentum <= 1:
             raise ValueError(f"{owner}: argument 'ema_momentum' must be in [0, 1], got {ema_momentum!r}")
+        if use_ema and ema_overwrite_frequency and (isinstance(ema_overwrite_frequency, bool) or not isinstance(
+                ema_overwrite_frequency, int) or ema_overwrite_frequency < 1):  # as Keras 3
+            raise ValueError(f"{owner}: argument 'ema_overwrite_frequency' must be an integer >= 1 or None, got "
+                             f"{ema_overwrite_frequency!r}")
         self.name = name or _snake_case(owner)
         self.weight_decay = weight_decay
         self.clipnorm = clipnorm
@@ -344,7 +348,7 @@ class Optimizer:
         for v in var_list:
             v.grad = None
         value = loss()
-        value.backward()
+        self.scale_loss(value).backward()  # apply() divides the gradients by the same scale
         self.apply([v.grad for v in var_list], var_list)
         return value
 
@@ -423,3 +427,17 @@ class Optimizer:
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name!r} learning_rate={self._learning_rate!r} " \
                f"iterations={self.iterations}>"
+
+
+def scale_loss(optimizer, loss):
+    """What a training step backpropagates (Keras's trainers): ``optimizer.scale_loss(loss)``, i.e. the loss
+    times ``loss_scale_factor`` or LossScaleOptimizer's dynamic scale; ``apply`` divides the gradients by it.
+    An optimizer without the method gets the loss as it is."""
+    f = getattr(optimizer, "scale_loss", None)
+    return loss if f is None else f(loss)
+
+
+def scales_loss(optimizer):
+    """Whether ``scale_loss`` changes the loss (a planned step, which seeds backward with ones, then stands aside)."""
+    f = getattr(type(optimizer), "scale_loss", None)
+    return f is not None and (f is not Optimizer.scale_loss or getattr(optimizer, "loss_scale_factor", None) is not None)

@@ -1,6 +1,9 @@
 """The epoch loop of ``Model.fit`` (Keras 3 order of callback hooks and of the logs)."""
+import warnings
+
 import numpy as np
 
+from .. import backend
 from .callback_list import CallbackList, pythonify_logs
 from .data_adapter import (_standardize, is_array_data, make_iterator, num_samples, train_validation_split,
                            unpack_x_y_sample_weight)
@@ -17,6 +20,25 @@ def _should_eval(epoch, validation_freq):
     raise ValueError(f"fit: argument 'validation_freq' must be an int or a list of epochs, got {validation_freq!r}")
 
 
+def _cap_epochs(epochs):
+    """``epochs`` limited by ``nerve.config.set_max_epochs`` (a debugging cap, as Keras)."""
+    cap = backend.config.max_epochs()
+    if cap is not None and cap < epochs:
+        warnings.warn(f"fit: limiting epochs to {cap} (set by nerve.config.set_max_epochs)")
+        return cap
+    return epochs
+
+
+def _cap_steps(iterator, what):
+    """Limit the steps of each epoch of ``iterator`` by ``nerve.config.set_max_steps_per_epoch``: never more
+    than the cap, and never more than the iterator's own number of batches (array data does not wrap around)."""
+    cap = backend.config.max_steps_per_epoch()
+    if cap is not None and (iterator.num_batches is None or cap < iterator.num_batches):
+        warnings.warn(f"fit: limiting {what} to {cap} (set by nerve.config.set_max_steps_per_epoch)")
+        iterator.steps_per_epoch = cap
+    return iterator
+
+
 def resolve_verbose(verbose):
     if verbose == "auto":
         return 1
@@ -31,6 +53,7 @@ def run_fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_spli
     verbose = resolve_verbose(verbose)
     if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 0:
         raise ValueError(f"fit: argument 'epochs' must be a non-negative integer, got {epochs!r}")
+    epochs = _cap_epochs(epochs)
     if validation_split is None:
         validation_split = 0.0
     if not isinstance(validation_split, (int, float)) or isinstance(validation_split, bool) or \
@@ -44,7 +67,8 @@ def run_fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_spli
         (x, y, sample_weight), validation_data = train_validation_split((x, y, sample_weight), validation_split)
     if batch_size is None and getattr(model.optimizer, "requires_closure", False) and is_array_data(x):
         batch_size = num_samples("fit", _standardize(x))  # L-BFGS: full-batch steps
-    iterator = make_iterator("fit", x, y, sample_weight, batch_size, steps_per_epoch, shuffle, class_weight)
+    iterator = _cap_steps(make_iterator("fit", x, y, sample_weight, batch_size, steps_per_epoch, shuffle,
+                                        class_weight), "steps per epoch")
     val_iterator = None
     if validation_data is not None:
         first = validation_data[0] if isinstance(validation_data, (tuple, list)) and validation_data else None
@@ -54,6 +78,7 @@ def run_fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_spli
                                          shuffle=False)
         else:
             val_iterator = make_iterator("fit", validation_data, None, None, None, validation_steps, shuffle=False)
+        _cap_steps(val_iterator, "validation steps")
 
     cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
         callbacks, add_history=True, add_progbar=verbose != 0, model=model, verbose=verbose, epochs=epochs,

@@ -42,7 +42,8 @@ class StepPlan:
         from ..losses import LossFunctionWrapper
         from ..losses.functions import _sparse_labels, sparse_categorical_crossentropy
         from ..models.sequential import Sequential
-        if type(model) is not Sequential or model._trainable_snapshot is None:
+        from ..optimizers.base import scales_loss
+        if type(model) is not Sequential or model._trainable_snapshot is None or scales_loss(model.optimizer):
             return None
         dense = []
         for layer in model.layers:

@@ -1,9 +1,15 @@
-"""``nerve.utils`` (Keras 3 names): seeding, label/array helpers, sequence padding, model plots."""
-from ..backend import set_random_seed  # noqa: F401
+"""``nerve.utils`` (Keras 3 names): seeding, label/array helpers, sequence padding, model plots, datasets from
+folders and arrays, image files, the progress bar, and the saving registry's names."""
+from ..backend import config as _config, set_random_seed  # noqa: F401
 from .numerical_utils import normalize, to_categorical  # noqa: F401
 from .sequence_utils import pad_sequences  # noqa: F401
 from .model_visualization import plot_model  # noqa: F401
-from .dataset_utils import PyDataset, Sequence, image_dataset_from_directory  # noqa: F401
+from .dataset_utils import (PyDataset, Sequence, image_dataset_from_directory, pack_x_y_sample_weight,  # noqa: F401
+                            split_dataset)
+
+enable_interactive_logging = _config.enable_interactive_logging
+disable_interactive_logging = _config.disable_interactive_logging
+is_interactive_logging_enabled = _config.is_interactive_logging_enabled
 
 
 def clear_session(free_memory=True):
@@ -16,18 +22,29 @@ def clear_session(free_memory=True):
         gc.collect()
 
 
-__all__ = ["set_random_seed", "to_categorical", "normalize", "pad_sequences", "plot_model",
-           "clear_session", "get_file", "PyDataset", "Sequence", "image_dataset_from_directory",
-           "timeseries_dataset_from_array"]
+# loaded on first use, so that `import nerve` stays fast: nerve.preprocessing and nerve.training import the
+# layers, get_file the data-set fetchers (urllib, tarfile), nerve.saving zipfile and friends; the rest is
+# cheap but rarely used
+_LAZY = {"timeseries_dataset_from_array": "..preprocessing.sequence", "get_file": ".file_utils",
+         "Progbar": ".progbar", "unpack_x_y_sample_weight": "..training.data_adapter",
+         "text_dataset_from_directory": ".text_dataset_utils", "Config": ".config_utils",
+         "get_source_inputs": ".tensor_utils", "is_keras_tensor": ".tensor_utils",
+         "standardize_dtype": ".tensor_utils", "load_img": ".image_utils", "img_to_array": ".image_utils",
+         "array_to_img": ".image_utils", "save_img": ".image_utils",
+         "register_keras_serializable": "..saving", "get_custom_objects": "..saving",
+         "custom_object_scope": "..saving", "CustomObjectScope": "..saving",
+         "serialize_keras_object": "..saving", "deserialize_keras_object": "..saving",
+         "get_registered_name": "..saving", "get_registered_object": "..saving"}
+
+__all__ = ["set_random_seed", "to_categorical", "normalize", "pad_sequences", "plot_model", "clear_session",
+           "PyDataset", "Sequence", "image_dataset_from_directory", "split_dataset", "pack_x_y_sample_weight",
+           "enable_interactive_logging", "disable_interactive_logging", "is_interactive_logging_enabled", *_LAZY]
 
 
-def __getattr__(name):  # loaded on first use, so that `import nerve` stays fast: nerve.preprocessing imports the
-    if name == "timeseries_dataset_from_array":  # layers, get_file the data-set fetchers (urllib, tarfile)
-        from ..preprocessing.sequence import timeseries_dataset_from_array
-        return timeseries_dataset_from_array
-    if name == "get_file":
-        from .file_utils import get_file
-        return get_file
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
     raise AttributeError(f"module 'nerve.utils' has no attribute {name!r}")
 
 
