@@ -17,10 +17,11 @@ a = ((1 - rate)(1 + rate alpha'^2))^(-1/2), b = -a alpha' rate, which keeps zero
 """
 import numpy as np
 
-from .. import backend, constraints, initializers, ops, regularizers
+from .. import backend, initializers, ops
 from ..autograd.ops.nn_functional import moments
-from ..saving.registry import register, serialize
+from ..saving.registry import register
 from .layer import InputSpec, Layer
+from .normalization import _NormBase
 from .regularization import _rate, _Stochastic
 from .wrappers import Wrapper
 
@@ -52,8 +53,9 @@ def _resolve_axes(axes, shape, who):
 
 
 @register("layers")
-class GroupNormalization(Layer):
-    """Normalise each sample per group of channels; gamma and beta of shape (C,) (Keras weight order)."""
+class GroupNormalization(_NormBase):
+    """Normalise each sample per group of channels (Wu & He 2018): the C channels on ``axis`` split into ``groups``
+    groups, mean and variance over each group and every other non-batch axis; gamma and beta of shape (C,)."""
 
     def __init__(self, groups=32, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
                  gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
@@ -64,18 +66,10 @@ class GroupNormalization(Layer):
             raise ValueError(f"{who}: argument 'groups' expected a positive int (or -1 for instance "
                              f"normalization), got {groups!r}")
         self.groups = int(groups)
-        self.axis = _int_axes(axis, who, allow_list=False)[0]
-        if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or epsilon < 0:
+        if isinstance(epsilon, bool):
             raise ValueError(f"{who}: argument 'epsilon' expected a non-negative float, got {epsilon!r}")
-        self.epsilon = float(epsilon)
-        self.center, self.scale = bool(center), bool(scale)
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint = constraints.get(beta_constraint)
-        self.gamma_constraint = constraints.get(gamma_constraint)
-        self.supports_masking = True
+        self._setup(_int_axes(axis, who, allow_list=False)[0], epsilon, center, scale, beta_initializer,
+                    gamma_initializer, beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint)
 
     def build(self, input_shape):
         who = f"GroupNormalization '{self.name}'"
@@ -93,13 +87,7 @@ class GroupNormalization(Layer):
                              f"equal size (groups <= channels and channels divisible by groups), got input shape "
                              f"{tuple(input_shape)}")
         self._ax, self._g = ax, g
-        self.gamma = self.add_weight(shape=(c,), initializer=self.gamma_initializer, name="gamma",
-                                     regularizer=self.gamma_regularizer, constraint=self.gamma_constraint) \
-            if self.scale else None
-        self.beta = self.add_weight(shape=(c,), initializer=self.beta_initializer, name="beta",
-                                    regularizer=self.beta_regularizer, constraint=self.beta_constraint) \
-            if self.center else None
-        self.input_spec = InputSpec(ndim=len(input_shape), axes={self.axis: c})
+        self._build_params(input_shape)  # gamma, beta (C,) and the input spec, as LayerNormalization's
         self.built = True
 
     def call(self, inputs):
@@ -118,20 +106,9 @@ class GroupNormalization(Layer):
             y = ops.add(y, ops.reshape(self.beta, bshape))
         return y
 
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape)
-
     def get_config(self):
         cfg = super().get_config()
-        cfg.update({
-            "groups": self.groups, "axis": self.axis, "epsilon": self.epsilon, "center": self.center,
-            "scale": self.scale, "beta_initializer": serialize(self.beta_initializer),
-            "gamma_initializer": serialize(self.gamma_initializer),
-            "beta_regularizer": serialize(self.beta_regularizer),
-            "gamma_regularizer": serialize(self.gamma_regularizer),
-            "beta_constraint": serialize(self.beta_constraint),
-            "gamma_constraint": serialize(self.gamma_constraint),
-        })
+        cfg["groups"] = self.groups
         return cfg
 
 

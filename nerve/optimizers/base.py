@@ -440,4 +440,6 @@ def scale_loss(optimizer, loss):
 def scales_loss(optimizer):
     """Whether ``scale_loss`` changes the loss (a planned step, which seeds backward with ones, then stands aside)."""
     f = getattr(type(optimizer), "scale_loss", None)
-    return f is not None and (f is not Optimizer.scale_loss or getattr(optimizer, "loss_scale_factor", None) is not None)
+    if f is None:
+        return False
+    return f is not Optimizer.scale_loss or getattr(optimizer, "loss_scale_factor", None) is not None

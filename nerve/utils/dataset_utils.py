@@ -44,17 +44,16 @@ class PyDataset:
 Sequence = PyDataset  # the Keras 2 name
 
 
-class ImageFolderDataset(PyDataset):
-    """Batches of (images, labels) read from files on demand: images float32 (batch, height, width, channels)
-    in 0..255, labels as ``label_mode`` says. ``class_names`` lists the classes in label order."""
+class FolderDataset(PyDataset):
+    """Batches of (samples, labels) read from labelled files on demand, in a shuffled (each epoch) or fixed order;
+    subclasses say how one file becomes a sample (``_load``) and how a batch of them is stacked (``_stack``).
+    ``class_names`` lists the classes in label order, ``file_paths`` the files."""
+    who = "FolderDataset"
 
-    def __init__(self, paths, labels, class_names, label_mode, color_mode, image_size, batch_size, shuffle, seed,
-                 interpolation, crop_to_aspect_ratio):
+    def __init__(self, paths, labels, class_names, label_mode, batch_size, shuffle, seed):
         super().__init__()
         self.file_paths, self.labels, self.class_names = list(paths), labels, class_names
-        self.label_mode, self.color_mode, self.image_size = label_mode, color_mode, tuple(image_size)
-        self.batch_size, self.shuffle, self.interpolation = batch_size, shuffle, interpolation
-        self.crop_to_aspect_ratio = crop_to_aspect_ratio
+        self.label_mode, self.batch_size, self.shuffle = label_mode, batch_size, shuffle
         self._rng = np.random.default_rng(seed) if seed is not None else backend.rng()
         self._order = self._rng.permutation(len(self.file_paths)) if shuffle else np.arange(len(self.file_paths))
 
@@ -63,7 +62,46 @@ class ImageFolderDataset(PyDataset):
             return len(self.file_paths)
         return -(-len(self.file_paths) // self.batch_size)
 
-    def _image(self, path):
+    def _label(self, sel):
+        y = self.labels[sel]
+        if self.label_mode == "int":
+            return y.astype(np.int32)
+        if self.label_mode == "binary":
+            return y.astype(np.float32)[:, None]
+        return np.eye(len(self.class_names), dtype=np.float32)[y]
+
+    def __getitem__(self, i):
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"{self.who}: batch index {i} out of range for {len(self)} batches")
+        i %= len(self)
+        size = self.batch_size or 1
+        sel = self._order[i * size:(i + 1) * size]
+        x = self._stack([self._load(self.file_paths[j]) for j in sel])
+        if self.batch_size is None:
+            x, sel = x[0], sel[0:1]
+        if self.label_mode is None:
+            return x
+        y = self._label(sel)
+        return x, (y[0] if self.batch_size is None else y)
+
+    def on_epoch_end(self):
+        if self.shuffle:
+            self._order = self._rng.permutation(len(self.file_paths))
+
+
+class ImageFolderDataset(FolderDataset):
+    """Images float32 (batch, height, width, channels) in 0..255, labels as ``label_mode`` says."""
+    who = "image_dataset_from_directory"
+
+    def __init__(self, paths, labels, class_names, label_mode, color_mode, image_size, batch_size, shuffle, seed,
+                 interpolation, crop_to_aspect_ratio):
+        super().__init__(paths, labels, class_names, label_mode, batch_size, shuffle, seed)
+        self.color_mode, self.image_size = color_mode, tuple(image_size)
+        self.interpolation, self.crop_to_aspect_ratio = interpolation, crop_to_aspect_ratio
+
+    _stack = staticmethod(np.stack)
+
+    def _load(self, path):
         from ..preprocessing.image_dir import _pil, img_to_array
         image = _pil()
         img = image.open(path)
@@ -80,32 +118,6 @@ class ImageFolderDataset(PyDataset):
         if img.size != (w, h):
             img = img.resize((w, h), methods[self.interpolation])
         return img_to_array(img, dtype="float32")
-
-    def _label(self, sel):
-        y = self.labels[sel]
-        if self.label_mode == "int":
-            return y.astype(np.int32)
-        if self.label_mode == "binary":
-            return y.astype(np.float32)[:, None]
-        return np.eye(len(self.class_names), dtype=np.float32)[y]
-
-    def __getitem__(self, i):
-        if not -len(self) <= i < len(self):
-            raise IndexError(f"image_dataset_from_directory: batch index {i} out of range for {len(self)} batches")
-        i %= len(self)
-        size = self.batch_size or 1
-        sel = self._order[i * size:(i + 1) * size]
-        x = np.stack([self._image(self.file_paths[j]) for j in sel])
-        if self.batch_size is None:
-            x, sel = x[0], sel[0:1]
-        if self.label_mode is None:
-            return x
-        y = self._label(sel)
-        return x, (y[0] if self.batch_size is None else y)
-
-    def on_epoch_end(self):
-        if self.shuffle:
-            self._order = self._rng.permutation(len(self.file_paths))
 
 
 def _index_directory(who, directory, class_names, follow_links, extensions):

@@ -4,57 +4,26 @@ returns a tf.data Dataset of byte strings; nerve's batches feed ``TextVectorizat
 ``fit`` the same way."""
 import numpy as np
 
-from .. import backend
-from .dataset_utils import PyDataset, list_labelled_files, split_files
+from .dataset_utils import FolderDataset, list_labelled_files, split_files
 
 TEXT_EXTENSIONS = (".txt",)
 
 
-class TextFolderDataset(PyDataset):
-    """Batches of (texts, labels) read from files on demand (UTF-8, at most ``max_length`` characters each);
-    ``class_names`` lists the classes in label order, ``file_paths`` the files in their current order."""
+class TextFolderDataset(FolderDataset):
+    """Texts (UTF-8, at most ``max_length`` characters each) as a NumPy array of str, labels as ``label_mode``."""
+    who = "text_dataset_from_directory"
 
     def __init__(self, paths, labels, class_names, label_mode, batch_size, max_length, shuffle, seed):
-        super().__init__()
-        self.file_paths, self.labels, self.class_names = list(paths), labels, class_names
-        self.label_mode, self.batch_size, self.max_length, self.shuffle = label_mode, batch_size, max_length, shuffle
-        self._rng = np.random.default_rng(seed) if seed is not None else backend.rng()
-        self._order = self._rng.permutation(len(self.file_paths)) if shuffle else np.arange(len(self.file_paths))
+        super().__init__(paths, labels, class_names, label_mode, batch_size, shuffle, seed)
+        self.max_length = max_length
 
-    def __len__(self):
-        if self.batch_size is None:
-            return len(self.file_paths)
-        return -(-len(self.file_paths) // self.batch_size)
-
-    def _text(self, path):
+    def _load(self, path):
         with open(path, encoding="utf-8", errors="replace") as f:
             return f.read() if self.max_length is None else f.read(self.max_length)
 
-    def _label(self, sel):
-        y = self.labels[sel]
-        if self.label_mode == "int":
-            return y.astype(np.int32)
-        if self.label_mode == "binary":
-            return y.astype(np.float32)[:, None]
-        return np.eye(len(self.class_names), dtype=np.float32)[y]
-
-    def __getitem__(self, i):
-        if not -len(self) <= i < len(self):
-            raise IndexError(f"text_dataset_from_directory: batch index {i} out of range for {len(self)} batches")
-        i %= len(self)
-        size = self.batch_size or 1
-        sel = self._order[i * size:(i + 1) * size]
-        x = np.array([self._text(self.file_paths[j]) for j in sel], dtype=object)
-        if self.batch_size is None:
-            x = x[0]
-        if self.label_mode is None:
-            return x
-        y = self._label(sel)
-        return x, (y[0] if self.batch_size is None else y)
-
-    def on_epoch_end(self):
-        if self.shuffle:
-            self._order = self._rng.permutation(len(self.file_paths))
+    @staticmethod
+    def _stack(texts):
+        return np.array(texts, dtype=object)
 
 
 def text_dataset_from_directory(directory, labels="inferred", label_mode="int", class_names=None, batch_size=32,

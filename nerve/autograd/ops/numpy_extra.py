@@ -23,8 +23,8 @@ from ..function import Function, unbroadcast
 from ..tensor import Tensor
 from . import (_data, _float, _t, _t_arr, absolute, add, amax, amin, cast, clip, concatenate, divide, getitem,
                matmul, mean, multiply, pad, reshape, split, sqrt, stack, subtract, sum, take, transpose, where)
-from .numpy_ops import (_BinaryMath, _Elementwise, _a, _axis, _const, _erf, _like, _xp, cumprod, cumsum, diagonal,
-                        flip, moveaxis, prod, quantile, ravel, sort, take_along_axis)
+from .numpy_ops import (_BinaryMath, _Elementwise, _a, _axis, _const, _erf, _interpolation, _like, _xp, cumprod,
+                        cumsum, diagonal, flip, moveaxis, prod, quantile, ravel, sort, take_along_axis)
 
 
 # ============================================================================ helpers
@@ -638,17 +638,7 @@ def nanquantile(x, q, axis=None, method="linear", keepdims=False):
     n = _a(xs).shape[-1]
     count = np.asarray(backend.to_numpy((~nan).sum(axis=-1)))[..., None]  # valid values per slice (host)
     pos = qs.ravel() * (count - 1)  # (kept..., len(q))
-    lo, hi = np.floor(pos).astype(np.int64), np.ceil(pos).astype(np.int64)
-    frac = pos - lo
-    if method == "lower":
-        hi, frac = lo, frac * 0
-    elif method == "higher":
-        lo, frac = hi, frac * 0
-    elif method == "nearest":
-        lo = hi = np.around(pos).astype(np.int64)  # halves to even, as NumPy
-        frac = frac * 0
-    elif method == "midpoint":
-        frac = np.where(hi > lo, 0.5, 0.0)
+    lo, hi, frac = _interpolation(pos, method)
     lo, hi = np.clip(lo, 0, _b.max(n - 1, 0)), np.clip(hi, 0, _b.max(n - 1, 0))
     a_lo, a_hi = take_along_axis(xs, lo, axis=-1), take_along_axis(xs, hi, axis=-1)
     with np.errstate(invalid="ignore"):  # inf - inf in the slices without values, replaced by NaN below

@@ -541,17 +541,7 @@ def quantile(x, q, axis=None, method="linear", keepdims=False):
         xs, ax = sort(reshape(moved, keep + (-1,)), axis=-1), -1
     n = _a(xs).shape[ax]
     pos = qs.ravel() * (n - 1)
-    lo, hi = np.floor(pos).astype(np.int64), np.ceil(pos).astype(np.int64)
-    frac = pos - lo
-    if method == "lower":
-        hi, frac = lo, frac * 0
-    elif method == "higher":
-        lo, frac = hi, frac * 0
-    elif method == "nearest":
-        lo = hi = np.around(pos).astype(np.int64)  # NumPy rounds halves to even
-        frac = frac * 0
-    elif method == "midpoint":
-        frac = np.where(hi > lo, 0.5, 0.0)
+    lo, hi, frac = _interpolation(pos, method)
     a_lo, a_hi = take(xs, lo, axis=ax), take(xs, hi, axis=ax)
     out = add(a_lo, multiply(subtract(a_hi, a_lo), _like(xs, frac.astype(_a(xs).dtype))))  # (..., len(q))
     out = moveaxis(out, -1, 0)  # NumPy puts the q axis first
@@ -561,6 +551,24 @@ def quantile(x, q, axis=None, method="linear", keepdims=False):
     if qs.ndim == 0:
         out = getitem(out, 0)
     return out
+
+
+def _interpolation(pos, method):
+    """The order statistics at fractional positions ``pos`` that quantile's ``method`` reads, and the weight of
+    the upper one: linear lo + frac (hi - lo); lower / higher / nearest (halves to even, as NumPy) one of them;
+    midpoint 1/2 between distinct neighbours."""
+    lo, hi = np.floor(pos).astype(np.int64), np.ceil(pos).astype(np.int64)
+    frac = pos - lo
+    if method == "lower":
+        hi, frac = lo, frac * 0
+    elif method == "higher":
+        lo, frac = hi, frac * 0
+    elif method == "nearest":
+        lo = hi = np.around(pos).astype(np.int64)
+        frac = frac * 0
+    elif method == "midpoint":
+        frac = np.where(hi > lo, 0.5, 0.0)
+    return lo, hi, frac
 
 
 def median(x, axis=None, keepdims=False):
