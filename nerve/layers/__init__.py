@@ -28,6 +28,11 @@ from .convolutional_extra import (Conv1DTranspose, Convolution1DTranspose, Depth
 from .normalization_extra import (AlphaDropout, GroupNormalization, RMSNormalization, SpectralNormalization,
                                   UnitNormalization)
 from .einsum_dense import EinsumDense
+from .layers_3d import *  # noqa: F401,F403 - Conv3D, pooling / padding / cropping / upsampling in 3-D
+from .adaptive_pooling import *  # noqa: F401,F403
+from .conv_lstm import *  # noqa: F401,F403
+from .image_color import *  # noqa: F401,F403 - color augmentation layers
+from .image_augment import *  # noqa: F401,F403 - geometric and mixing augmentation layers
 
 
 def serialize(layer):

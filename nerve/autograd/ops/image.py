@@ -73,3 +73,6 @@ def rgb_to_grayscale(images, data_format=None):
     weights = np.array([[0.2989], [0.5870], [0.1140]], np.dtype(_data(x).dtype) if
                        np.dtype(_data(x).dtype).kind == "f" else np.float32)
     return einsum("...c,cd->...d", x, weights)
+
+
+from .image_extra import *  # noqa: F401,F403,E402 - the rest of keras.ops.image
