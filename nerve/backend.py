@@ -89,7 +89,7 @@ class Config:
 
     def __init__(self):
         self.grad_enabled = True
-        self.training = False
+        self.training = None  # True / False inside fit, evaluate, predict or training_mode; None: no context
         self.debug = os.environ.get("NERVE_DEBUG", "0") not in ("", "0", "false", "False")
         self.float_dtype = "float32"  # floatx(); set with set_floatx
         self.device = "cpu"   # where new variables live: "cpu" (NumPy) or "gpu" (CuPy); see device()

@@ -17,6 +17,7 @@ from .autograd.ops.nn_functional import (average_pool, batch_normalization, bina
 from .autograd.ops.linalg_ops import *  # noqa: F401,F403,E402 - keras.ops.linalg (and logdet, slogdet)
 from .autograd.ops.nn_extra import *  # noqa: F401,F403,E402 - more of keras.ops.nn (celu ... dot_product_attention)
 from .autograd.ops.numpy_extra import *  # noqa: F401,F403,E402 - more of keras.ops's NumPy namespace
+from .autograd.ops.ctc import ctc_decode, ctc_loss  # noqa: F401,E402 - keras.ops.(nn.)ctc_loss / ctc_decode
 
 
 # keras.ops.nn / keras.ops.numpy / keras.ops.linalg: the same functions under Keras's submodule names (Keras 3.15's

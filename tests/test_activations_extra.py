@@ -108,3 +108,14 @@ def test_float32_kept():
         f = A.get(n)
         y = f(x, 0.5, 0.0) if n == "threshold" else f(x)
         assert y.dtype == np.float32, n
+
+
+def test_an_activation_layer_with_glu_halves_the_split_axis_in_a_functional_model():
+    import functools
+    i = nerve.layers.Input((8,))
+    h = nerve.layers.Activation("glu")(i)
+    assert tuple(h.shape) == (None, 4)
+    m = nerve.Model(i, nerve.layers.Dense(2)(h))
+    assert m.predict(np.ones((3, 8), "float32"), verbose=0).shape == (3, 2)
+    j = nerve.layers.Input((6, 5))
+    assert tuple(nerve.layers.Activation(functools.partial(nerve.activations.glu, axis=1))(j).shape) == (None, 3, 5)

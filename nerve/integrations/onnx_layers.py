@@ -2,8 +2,11 @@
 
 ``convert_layer(g, layer, inputs, in_shapes, kwargs)`` returns the names of the layer's output tensors.
 Layouts: nerve tensors are channels-last, ONNX Conv/Pool are channels-first, so those are wrapped in
-Transposes. Weights become initializers (float32).
+Transposes. Weights become initializers (float32). Opset 17 (``onnx_export.OPSET``): what has no op there
+(GroupNormalization, RMS / unit normalisation, sparsemax, most newer activations) is decomposed into basic ops.
+Activations may be given as a name, a built-in function or ``functools.partial`` of one with keyword arguments.
 """
+import functools
 import math
 
 import numpy as np
@@ -15,17 +18,93 @@ def _w(v):
     return None if v is None else np.asarray(v.data if hasattr(v, "data") else v, dtype=np.float32)
 
 
-def _act_name(fn):
+def _act_spec(fn):
+    """(registered name, keyword arguments) of a built-in activation, or of ``functools.partial`` of one with
+    keyword arguments only (e.g. partial(activations.threshold, threshold=0.1, default_value=0.0))."""
     from .. import activations
-    name = activations.serialize(fn)
+    kw = {}
+    if isinstance(fn, functools.partial) and not fn.args:
+        fn, kw = fn.func, dict(fn.keywords)
+    try:
+        name = activations.serialize(fn)
+    except TypeError:
+        name = None
     if not isinstance(name, str):
         raise NotImplementedError(f"export: activation {fn!r} has no ONNX converter (custom activation)")
-    return {"swish": "silu", "hard_swish": "hard_silu"}.get(name, name)
+    return {"swish": "silu", "hard_swish": "hard_silu"}.get(name, name), kw
+
+
+def _act_name(fn):
+    return _act_spec(fn)[0]
+
+
+def _f(g, v):
+    return g.const(np.float32(v))
+
+
+def _sparsemax(g, x, axis):
+    """Sparsemax (Martins & Astudillo 2016) along ``axis`` from ONNX ops: z sorted descending (TopK with k = the
+    axis' size), cs = CumSum(z), j = 1..n (a CumSum of ones), support k = #{j : 1 + j z_j > cs_j}, then
+    tau = (sum over the support of z - 1) / k and y = max(x - tau, 0)."""
+    shape = g.op("Shape", [x])
+    n = g.op("Gather", [shape, g.ints([axis])], axis=0)
+    z = g.op("TopK", [x, n], n_out=2, axis=axis, largest=1, sorted=1)[0]
+    ax = g.ints(axis)
+    cs = g.op("CumSum", [z, ax])
+    f32 = g.onnx.TensorProto.FLOAT
+    j = g.op("CumSum", [g.op("ConstantOfShape", [shape], value=g.helper.make_tensor("one", f32, [1], [1.0])), ax])
+    support = g.op("Cast", [g.op("Greater", [g.op("Add", [g.op("Mul", [j, z]), _f(g, 1)]), cs])], to=f32)
+    k = g.op("ReduceSum", [support, g.ints([axis])], keepdims=1)
+    total = g.op("ReduceSum", [g.op("Mul", [z, support]), g.ints([axis])], keepdims=1)
+    tau = g.op("Div", [g.op("Sub", [total, _f(g, 1)]), k])
+    return g.op("Relu", [g.op("Sub", [x, tau])])
+
+
+def _extra_activation(g, name, x, kw, axis):
+    """The activations of Keras 3's newer set (nerve/activations.py), with their keyword arguments."""
+    if name == "celu":  # max(x, 0) + alpha (e^(min(x, 0) / alpha) - 1)
+        return g.op("Celu", [x], alpha=float(kw.get("alpha", 1.0)))
+    if name == "glu":  # a sigmoid(b), x = [a, b] halves along axis
+        a, b = g.op("Split", [x], n_out=2, axis=int(kw.get("axis", -1)))
+        return g.op("Mul", [a, g.op("Sigmoid", [b])])
+    if name in ("hard_shrink", "soft_shrink"):  # Shrink: x -+ bias beyond +-lambd, else 0
+        t = float(kw.get("threshold", 0.5))
+        return g.op("Shrink", [x], lambd=t, bias=t if name == "soft_shrink" else 0.0)
+    if name == "hard_tanh":
+        return g.op("Clip", [x, _f(g, -1), _f(g, 1)])
+    if name == "sparse_sigmoid":  # clip((x + 1) / 2, 0, 1)
+        return g.op("HardSigmoid", [x], alpha=0.5, beta=0.5)
+    if name == "sparse_plus":  # (u + 1)^2 / 4 + relu(x - 1), u = clip(x, -1, 1): 0, (x + 1)^2 / 4, x on the pieces
+        u1 = g.op("Add", [g.op("Clip", [x, _f(g, -1), _f(g, 1)]), _f(g, 1)])
+        return g.op("Add", [g.op("Mul", [g.op("Mul", [u1, u1]), _f(g, 0.25)]),
+                            g.op("Relu", [g.op("Sub", [x, _f(g, 1)])])])
+    if name == "squareplus":  # (x + sqrt(x^2 + b)) / 2
+        r = g.op("Sqrt", [g.op("Add", [g.op("Mul", [x, x]), _f(g, kw.get("b", 4))])])
+        return g.op("Mul", [g.op("Add", [x, r]), _f(g, 0.5)])
+    if name == "tanh_shrink":
+        return g.op("Sub", [x, g.op("Tanh", [x])])
+    if name == "threshold":  # x where x > threshold, else default_value
+        if "threshold" not in kw or "default_value" not in kw:
+            raise NotImplementedError("export: activation 'threshold' needs its arguments: use "
+                                      "functools.partial(activations.threshold, threshold=..., default_value=...)")
+        keep = g.op("Greater", [x, _f(g, kw["threshold"])])
+        return g.op("Where", [keep, x, _f(g, kw["default_value"])])
+    if name == "sparsemax":
+        return _sparsemax(g, x, int(kw.get("axis", axis)))
+    return None
 
 
 def activation(g, fn_or_name, x, axis=-1):
-    """Emit one Keras activation on x."""
-    name = fn_or_name if isinstance(fn_or_name, str) else _act_name(fn_or_name)
+    """Emit one Keras activation on x (a built-in name or function, or a functools.partial of one)."""
+    name, kw = (fn_or_name, {}) if isinstance(fn_or_name, str) else _act_spec(fn_or_name)
+    extra = _extra_activation(g, name, x, kw, axis)
+    if extra is not None:
+        return extra
+    params = {"leaky_relu": ("negative_slope",), "elu": ("alpha",), "gelu": ("approximate",),
+              "softmax": ("axis",), "log_softmax": ("axis",)}.get(name, ())
+    if set(kw) - set(params):
+        raise NotImplementedError(f"export: activation {name!r} with arguments {sorted(kw)} has no ONNX converter")
+    axis = int(kw.get("axis", axis))
     simple = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "softplus": "Softplus", "softsign": "Softsign",
               "exponential": "Exp"}
     if name == "linear":
@@ -37,11 +116,11 @@ def activation(g, fn_or_name, x, axis=-1):
     if name == "log_softmax":
         return g.op("LogSoftmax", [x], axis=axis)
     if name == "elu":
-        return g.op("Elu", [x], alpha=1.0)
+        return g.op("Elu", [x], alpha=float(kw.get("alpha", 1.0)))
     if name == "selu":
         return g.op("Selu", [x], alpha=SELU_ALPHA, gamma=SELU_SCALE)
     if name == "leaky_relu":
-        return g.op("LeakyRelu", [x], alpha=0.2)
+        return g.op("LeakyRelu", [x], alpha=float(kw.get("negative_slope", 0.2)))
     if name == "relu6":
         return g.op("Clip", [x, g.const(np.float32(0)), g.const(np.float32(6))])
     if name == "hard_sigmoid":  # Keras 3: relu6(x + 3) / 6
@@ -54,6 +133,10 @@ def activation(g, fn_or_name, x, axis=-1):
         return g.op("Mul", [x, g.op("Tanh", [g.op("Softplus", [x])])])
     if name == "log_sigmoid":
         return g.op("Neg", [g.op("Softplus", [g.op("Neg", [x])])])
+    if name == "gelu" and kw.get("approximate", False):  # x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))) / 2
+        inner = g.op("Add", [x, g.op("Mul", [g.op("Mul", [g.op("Mul", [x, x]), x]), _f(g, 0.044715)])])
+        t = g.op("Tanh", [g.op("Mul", [inner, _f(g, math.sqrt(2.0 / math.pi))])])
+        return g.op("Mul", [g.op("Mul", [x, _f(g, 0.5)]), g.op("Add", [t, _f(g, 1)])])
     if name == "gelu":  # exact (Keras' default): x * (1 + erf(x / sqrt 2)) / 2
         e = g.op("Erf", [g.op("Div", [x, g.const(np.float32(math.sqrt(2.0)))])])
         return g.op("Mul", [g.op("Mul", [x, g.const(np.float32(0.5))]), g.op("Add", [e, g.const(np.float32(1))])])
@@ -121,6 +204,71 @@ def _conv(g, layer, x, shape):
     return activation(g, layer.activation, _spatial(layer, x, shape, g, body), axis=-1)
 
 
+def _conv_transpose(g, layer, x, shape):
+    """Conv1DTranspose / Conv2DTranspose as ConvTranspose. nerve's output is the full transposed convolution
+    ((n - 1) s + ke per axis, ke = (k - 1) d + 1) cropped by the padding ``before`` its equivalent forward
+    convolution uses and cut to the Keras output length (``deconv_len``), zero-extended when that length
+    exceeds the full one; in ONNX: pads = (before, crop at the end) and output_padding = the zero extension."""
+    from ..autograd.ops.conv import _deconv_pad_before, _fit_pad, deconv_len
+    rank = layer.rank
+    w = np.transpose(_w(layer.kernel), (rank + 1, rank) + tuple(range(rank)))  # (k..., F, C) -> (C, F, k...)
+    kernel, strides, dil = list(layer.kernel_size), list(layer.strides), list(layer.dilation_rate)
+    out_pad = getattr(layer, "output_padding", None) or (None,) * rank
+
+    def body(xc, sizes):
+        if None in sizes:
+            raise NotImplementedError(f"export: {type(layer).__name__} '{layer.name}' needs known input sizes "
+                                      f"along its spatial axes, got input shape {tuple(shape)}")
+        begin, end, extra = [], [], []
+        for n, k, s, d, p in zip(sizes, kernel, strides, dil, out_pad):
+            out = deconv_len(n, k, s, d, layer.padding, p)
+            before = _fit_pad(out, n, k, s, d, (_deconv_pad_before(k, s, d, layer.padding, p),))[0]
+            crop = (n - 1) * s + (k - 1) * d + 1 - before - out  # < 0: zeros appended
+            begin.append(before)
+            end.append(max(crop, 0))
+            extra.append(max(-crop, 0))
+        ins = [xc, g.const(w, f"{layer.name}/kernel")]
+        if layer.bias is not None:
+            ins.append(g.const(_w(layer.bias), f"{layer.name}/bias"))
+        return g.op("ConvTranspose", ins, kernel_shape=kernel, strides=strides, dilations=dil, pads=begin + end,
+                    output_padding=extra)
+    return activation(g, layer.activation, _spatial(layer, x, shape, g, body), axis=-1)
+
+
+def _depthwise_kernel(layer, kernel):
+    """Keras depthwise kernel (k..., C, M) -> ONNX grouped Conv weight (C M, 1, k...): output channel c M + m is
+    group c's m-th filter, as Keras orders them."""
+    k = _w(kernel)
+    rank = layer.rank
+    k = k.reshape(k.shape[:rank] + (-1,))  # (k..., C M)
+    return np.transpose(k, (rank,) + tuple(range(rank)))[:, None]
+
+
+def _depthwise_conv(g, layer, x, shape):
+    """DepthwiseConv1D/2D (Conv with group = C, no pointwise step) and SeparableConv1D/2D (that grouped Conv,
+    then a 1x1 Conv with the pointwise kernel and the bias)."""
+    separable = hasattr(layer, "pointwise_kernel")
+    dw = _depthwise_kernel(layer, layer.depthwise_kernel if separable else layer.kernel)
+    c = shape[-1]
+    kernel, strides, dil = list(layer.kernel_size), list(layer.strides), list(layer.dilation_rate)
+
+    def body(xc, sizes):
+        ins = [xc, g.const(dw, f"{layer.name}/depthwise_kernel")]
+        if layer.bias is not None and not separable:
+            ins.append(g.const(_w(layer.bias), f"{layer.name}/bias"))
+        y = g.op("Conv", ins, kernel_shape=kernel, strides=strides, dilations=dil, group=int(c),
+                 **_pad_attrs(layer, sizes, kernel, strides, dil))
+        if not separable:
+            return y
+        pw = _w(layer.pointwise_kernel)  # (1..., C M, F) -> (F, C M, 1...)
+        pw = np.transpose(pw, (layer.rank + 1, layer.rank) + tuple(range(layer.rank)))
+        ins = [y, g.const(pw, f"{layer.name}/pointwise_kernel")]
+        if layer.bias is not None:
+            ins.append(g.const(_w(layer.bias), f"{layer.name}/bias"))
+        return g.op("Conv", ins, kernel_shape=[1] * layer.rank)
+    return activation(g, layer.activation, _spatial(layer, x, shape, g, body), axis=-1)
+
+
 def _pool(g, layer, x, shape):
     kernel, strides = list(layer.pool_size), list(layer.strides)
     op = "MaxPool" if "Max" in type(layer).__name__ else "AveragePool"
@@ -165,6 +313,50 @@ def _layer_norm(g, layer, x, shape):
     if layer.center:
         y = g.op("Add", [y, g.const(_w(layer.beta).reshape(bshape), f"{layer.name}/beta")])
     return y
+
+
+def _group_norm(g, layer, x, shape):
+    """GroupNormalization decomposed (the GroupNormalization op needs opset 18): x reshaped to
+    (..., G, C / G, ...) at the channel axis, mean and population variance over every axis but the batch and the
+    group axis, (x - mean) / sqrt(var + epsilon), reshaped back, times gamma plus beta (per channel)."""
+    ax, groups, rank = layer._ax, layer._g, len(shape)
+    c = shape[ax]
+    dims = g.op("Shape", [x])
+    grouped_shape = g.op("Concat", [g.op("Slice", [dims, g.ints([0]), g.ints([ax])]), g.ints([groups, c // groups]),
+                                    g.op("Slice", [dims, g.ints([ax + 1]), g.ints([rank])])], axis=0)
+    xg = g.op("Reshape", [x, grouped_shape])
+    axes = [i for i in range(1, rank + 1) if i != ax]
+    d = g.op("Sub", [xg, g.op("ReduceMean", [xg], axes=axes, keepdims=1)])
+    var = g.op("ReduceMean", [g.op("Mul", [d, d])], axes=axes, keepdims=1)
+    y = g.op("Reshape", [g.op("Div", [d, g.op("Sqrt", [g.op("Add", [var, _f(g, layer.epsilon)])])]), dims])
+    bshape = [c if i == ax else 1 for i in range(rank)]
+    if getattr(layer, "gamma", None) is not None:
+        y = g.op("Mul", [y, g.const(_w(layer.gamma).reshape(bshape), f"{layer.name}/gamma")])
+    if getattr(layer, "beta", None) is not None:
+        y = g.op("Add", [y, g.const(_w(layer.beta).reshape(bshape), f"{layer.name}/beta")])
+    return y
+
+
+def _unit_norm(g, layer, x, shape):
+    """x / sqrt(max(sum(x^2 over axis), 1e-24)) = x / max(||x||_2, 1e-12) (UnitNormalization)."""
+    ss = g.op("ReduceSum", [g.op("Mul", [x, x]), g.ints(list(layer._axes))], keepdims=1)
+    return g.op("Div", [x, g.op("Sqrt", [g.op("Max", [ss, _f(g, 1e-24)])])])
+
+
+def _rms_norm(g, layer, x, shape):
+    """x / sqrt(mean(x^2 over axis) + epsilon) * scale (RMSNormalization)."""
+    ms = g.op("ReduceMean", [g.op("Mul", [x, x])], axes=list(layer._axes), keepdims=1)
+    y = g.op("Div", [x, g.op("Sqrt", [g.op("Add", [ms, _f(g, layer.epsilon)])])])
+    return g.op("Mul", [y, g.const(_w(layer.scale).reshape(layer._bshape), f"{layer.name}/scale")])
+
+
+def _einsum_dense(g, layer, x, shape):
+    """activation(Einsum(equation, x, kernel) + bias); the bias is laid out to broadcast from the right."""
+    y = g.op("Einsum", [x, g.const(_w(layer.kernel), f"{layer.name}/kernel")],
+             equation=layer.equation.replace(" ", ""))
+    if layer.bias is not None:
+        y = g.op("Add", [y, g.const(_w(layer.bias), f"{layer.name}/bias")])
+    return activation(g, layer.activation, y)
 
 
 def _flatten(g, layer, x, shape):
@@ -281,6 +473,12 @@ CONVERTERS = {
     "ELU": _single(lambda g, layer, x, s: g.op("Elu", [x], alpha=float(layer.alpha))),
     "Softmax": _single(lambda g, layer, x, s: g.op("Softmax", [x], axis=int(layer.axis))),
     "Conv1D": _single(_conv), "Conv2D": _single(_conv),
+    "Conv1DTranspose": _single(_conv_transpose), "Conv2DTranspose": _single(_conv_transpose),
+    "DepthwiseConv1D": _single(_depthwise_conv), "DepthwiseConv2D": _single(_depthwise_conv),
+    "SeparableConv1D": _single(_depthwise_conv), "SeparableConv2D": _single(_depthwise_conv),
+    "GroupNormalization": _single(_group_norm), "UnitNormalization": _single(_unit_norm),
+    "RMSNormalization": _single(_rms_norm), "EinsumDense": _single(_einsum_dense),
+    "SpectralNormalization": lambda g, layer, xs, shapes: convert_layer(g, layer.layer, xs, shapes),  # inference
     "MaxPooling1D": _single(_pool), "MaxPooling2D": _single(_pool),
     "AveragePooling1D": _single(_pool), "AveragePooling2D": _single(_pool),
     "GlobalMaxPooling1D": _single(_global_pool), "GlobalMaxPooling2D": _single(_global_pool),

@@ -37,6 +37,17 @@ class Activation(_Elementwise):
     def call(self, inputs):
         return self.activation(inputs)
 
+    def compute_output_shape(self, input_shape):
+        """The input's shape, except for glu, which halves its split axis (a = x1 * sigmoid(x2))."""
+        fn = self.activation
+        if getattr(fn, "func", fn) is not activations.glu:
+            return input_shape
+        shape = list(input_shape)
+        axis = getattr(fn, "keywords", {}).get("axis", -1)
+        if shape[axis] is not None:
+            shape[axis] //= 2
+        return tuple(shape)
+
     def get_config(self):
         cfg = super().get_config()
         cfg["activation"] = activations.serialize(self.activation)

@@ -294,10 +294,25 @@ class Layer:
     # ------------------------------------------------------------------ calling
     @classmethod
     def _call_params(cls):
+        """(call's parameter names, whether it takes **kwargs); the default of its ``training`` is cached too."""
         if cls.__dict__.get("_call_args") is None:
             params = inspect.signature(cls.call).parameters
-            cls._call_args = (set(params), any(p.kind == p.VAR_KEYWORD for p in params.values()))
-        return cls._call_args
+            t = params.get("training")
+            default = t.default if t is not None and isinstance(t.default, bool) else None
+            cls._call_args = (set(params), any(p.kind == p.VAR_KEYWORD for p in params.values()), default)
+        return cls._call_args[:2]
+
+    def _training(self, training):
+        """Keras 3's order for the training flag: the call's own argument; else the enclosing context (fit: True,
+        evaluate / predict: False, ``backend.training_mode``); else the default of ``call``'s ``training``
+        parameter (True for the augmentation layers, as in Keras, so that a direct call augments); else None."""
+        if training is not None:
+            return training
+        ctx = backend.config.training
+        if ctx is not None:
+            return ctx
+        self._call_params()
+        return type(self)._call_args[2]
 
     def _maybe_build(self, shapes):
         if not self.built:
@@ -399,8 +414,7 @@ class Layer:
             self._check_input_spec(x)
             self.__dict__["_spec_ok"] = key
         if "training" in self._call_args[0]:
-            training = kwargs.get("training")
-            out = self.call(x, training=backend.config.training if training is None else training)
+            out = self.call(x, training=self._training(kwargs.get("training")))
         else:
             out = self.call(x)
         return out
@@ -431,8 +445,7 @@ class Layer:
         self._check_input_spec(inputs)
         names, has_var_kw = self._call_params()
         if "training" in names or has_var_kw:
-            if kwargs.get("training") is None:
-                kwargs["training"] = backend.config.training
+            kwargs["training"] = self._training(kwargs.get("training"))
         else:
             kwargs.pop("training", None)
         if "mask" in names and kwargs.get("mask") is None:

@@ -1,7 +1,8 @@
 """Image preprocessing and augmentation layers (Keras 3), channels_last:
 Rescaling, Resizing, RandomFlip, RandomRotation, RandomTranslation, RandomZoom, RandomContrast.
 
-The Random* layers act only when ``training`` is true (in inference they are the identity). Their random
+The Random* layers act only when ``training`` is true (in inference they are the identity); as in Keras, a
+direct call without ``training`` outside fit / evaluate / predict augments (``call``'s default is True). Their random
 draws come from ``backend.rng()``, or from the layer's own Generator when it is given ``seed``. Geometric
 layers build one inverse affine map per image (output pixel -> input coordinate, see
 ``nerve.preprocessing.image``) and resample through ``ResampleFn``, a linear map of the input, so gradients
@@ -85,7 +86,7 @@ class _RandomGeometric(_Stochastic):
     def _matrices(self, n, h, w):
         raise NotImplementedError
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=True):
         if not training:
             return inputs
         single = inputs.ndim == 3
@@ -186,7 +187,7 @@ class RandomFlip(_Stochastic):
         self.mode = mode
         self.input_spec = InputSpec(min_ndim=3, max_ndim=4)
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=True):
         if not training:
             return inputs
         single = inputs.ndim == 3
@@ -228,7 +229,7 @@ class RandomContrast(_Stochastic):
         self.value_range = tuple(float(v) for v in value_range)
         self.input_spec = InputSpec(min_ndim=3, max_ndim=4)
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=True):
         if not training:
             return inputs
         single = inputs.ndim == 3

@@ -7,7 +7,7 @@ argument order, so their configs are Keras'.
 import numpy as np
 
 from .. import backend, ops
-from ..autograd.function import Function
+from ..autograd.ops.ctc import ctc_loss
 from ..saving.registry import register
 from . import LossFunctionWrapper
 from .functions import EPSILON, _as_pred, _as_true, _data, _prep
@@ -120,86 +120,6 @@ def circle(y_true, y_pred, ref_labels=None, ref_embeddings=None, remove_diagonal
 
 
 # ----------------------------------------------------------------------------- sequences
-class CTCLoss(Function):
-    """Per-sample -log p(labels | x) of Graves et al. 2006 on logits x (B, T, C), blank = class 0.
-
-    With log-probabilities lp = log_softmax(x) and the extended labels l' = (0, l1, 0, l2, ..., 0) of length
-    S = 2L + 1, the forward variables (log space) are
-        alpha[0, 0] = lp[0, 0], alpha[0, 1] = lp[0, l1],
-        alpha[t, s] = logsumexp(alpha[t-1, s], alpha[t-1, s-1], alpha[t-1, s-2] if l'[s] != 0, l'[s-2]) + lp[t, l'[s]],
-    loss = -logsumexp(alpha[T-1, S-1], alpha[T-1, S-2]); beta is the same recursion run backwards. The gradient
-    w.r.t. the logits is softmax(x)[t, k] - sum_{s: l'[s] = k} exp(alpha[t, s] + beta[t, s] - lp[t, k] + loss)
-    (Graves 2006, eq. 16). Computed on the host in float64; an impossible alignment gives loss inf and gradient 0."""
-    name = "ctc_loss"
-
-    def forward(self, x, labels=()):
-        xp = backend.get_array_module(x)
-        xh = np.asarray(backend.to_numpy(x), np.float64)
-        lp = xh - xh.max(-1, keepdims=True)
-        lp = lp - np.log(np.exp(lp).sum(-1, keepdims=True))
-        b, t_len, _ = lp.shape
-        s_max = 2 * max((len(lab) for lab in labels), default=0) + 1
-        ext = np.zeros((b, s_max), np.int64)  # l' per sample, blank-padded
-        valid = np.zeros((b, s_max), bool)
-        skip = np.zeros((b, s_max), bool)  # the s-2 transition is allowed
-        for i, lab in enumerate(labels):
-            ext[i, 1:2 * len(lab):2] = lab
-            valid[i, :2 * len(lab) + 1] = True
-            skip[i, 3:2 * len(lab):2] = lab[1:] != lab[:-1]
-        emit = np.take_along_axis(lp, np.broadcast_to(ext[:, None, :], (b, t_len, s_max)), axis=2)  # lp[t, l'[s]]
-        alpha = np.full((t_len, b, s_max), -np.inf)
-        alpha[0, :, :2] = emit[:, 0, :2]
-        alpha[0][~valid] = -np.inf
-        for t in range(1, t_len):
-            a = alpha[t - 1]
-            prev = np.stack([a, _shift(a, 1), np.where(skip, _shift(a, 2), -np.inf)])
-            alpha[t] = np.where(valid, _lse(prev, 0) + emit[:, t], -np.inf)
-        beta = np.full((t_len, b, s_max), -np.inf)  # beta[t, s] includes the emission at t, as alpha
-        last = np.array([2 * len(lab) for lab in labels])
-        rows = np.arange(b)
-        beta[-1, rows, last] = emit[rows, -1, last]
-        has_label = last > 0
-        beta[-1, rows[has_label], last[has_label] - 1] = emit[rows[has_label], -1, last[has_label] - 1]
-        skip_next = _shift(skip, -2, False)  # the transition s -> s+2 is allowed
-        for t in range(t_len - 2, -1, -1):
-            n = beta[t + 1]
-            nxt = np.stack([n, _shift(n, -1), np.where(skip_next, _shift(n, -2), -np.inf)])
-            beta[t] = np.where(valid, _lse(nxt, 0) + emit[:, t], -np.inf)
-        log_p = _lse(np.stack([alpha[-1, rows, last], np.where(has_label, alpha[-1, rows, last - 1], -np.inf)]), 0)
-        if self.needs:
-            # occupation of (t, s): alpha beta / (p y_t(l'_s)), summed per class k
-            with np.errstate(invalid="ignore"):
-                occ = np.exp(alpha + beta - np.moveaxis(emit, 1, 0) - log_p[None, :, None])
-            occ = np.nan_to_num(np.where(np.isfinite(log_p)[None, :, None], occ, 0.0))
-            grad = np.exp(lp) * np.isfinite(log_p)[:, None, None]
-            for i in range(b):
-                np.add.at(grad[i].T, ext[i, valid[i]], -occ[:, i, valid[i]].T)
-            self.grad, self.xp, self.dtype = grad, xp, x.dtype
-        return xp.asarray((-log_p).astype(x.dtype))
-
-    def backward(self, g):
-        g = np.asarray(backend.to_numpy(g), np.float64)
-        return self.xp.asarray((self.grad * g[:, None, None]).astype(self.dtype))
-
-
-def _shift(a, k, fill=-np.inf):
-    """a moved k places along the last axis (k > 0: a[..., s - k] at s), ``fill`` where nothing arrives."""
-    out = np.full_like(a, fill)
-    if k > 0:
-        out[..., k:] = a[..., :-k]
-    else:
-        out[..., :k] = a[..., -k:]
-    return out
-
-
-def _lse(a, axis):
-    """logsumexp along ``axis`` that gives -inf (not NaN) where every entry is -inf."""
-    m = np.max(a, axis=axis)
-    safe = np.where(np.isfinite(m), m, 0.0)
-    with np.errstate(divide="ignore"):
-        return np.log(np.sum(np.exp(a - np.expand_dims(safe, axis)), axis=axis)) + safe
-
-
 def ctc(y_true, y_pred):
     """Connectionist temporal classification loss (Keras ``ctc``): y_true (B, L) integer labels padded with 0,
     which is also the blank class; y_pred (B, T, C) logits (softmax applied here). The label sequence of a row is
@@ -220,7 +140,11 @@ def ctc(y_true, y_pred):
     if lab.size and (lab.min() < 0 or lab.max() >= c):
         raise ValueError(f"ctc: argument 'y_true' expected labels in [0, {c}) (0 = blank / padding), got labels in "
                          f"[{lab.min()}, {lab.max()}]")
-    return CTCLoss.apply(y_pred, labels=[row[row != 0] for row in lab])
+    # the non-zero labels of each row moved to the front (in order), counted as its target_length
+    nonzero = lab != 0
+    packed = np.take_along_axis(lab, np.argsort(~nonzero, axis=1, kind="stable"), axis=1)
+    b, t_len = y_pred.shape[0], y_pred.shape[1]
+    return ctc_loss(packed, y_pred, nonzero.sum(1), np.full(b, t_len), mask_index=0)
 
 
 # ----------------------------------------------------------------------------- Loss classes

@@ -72,6 +72,9 @@ def test_tracking_weights_order_and_trainable():
 def test_training_flag_resolution():
     blk = Block()
     blk(np.ones((1, 4)))
+    assert blk.seen_training is None  # no argument, no context: call's default (None), as Keras
+    with backend.training_mode(False):
+        blk(np.ones((1, 4)))
     assert blk.seen_training is False
     with backend.training_mode(True):
         blk(np.ones((1, 4)))
@@ -186,3 +189,18 @@ def test_fast_call_inside_a_model_keeps_the_checks():
     emb = nerve.Sequential([L.Input((5,), dtype="int64"), L.Embedding(10, 4, mask_zero=True), L.Dense(2)])
     out = emb(np.array([[1, 2, 0, 0, 0]]))
     assert out._keras_mask is not None and out._keras_mask.tolist() == [[True, True, False, False, False]]
+
+
+def test_training_flag_order_is_argument_then_context_then_calls_default():
+    """Keras 3: an augmentation layer (call(..., training=True)) augments when called directly, is the identity
+    inside evaluate/predict, and a model called directly passes no flag down (each layer takes its default)."""
+    from nerve import layers as L
+    x = np.random.default_rng(0).uniform(0, 1, (16, 4, 4, 1)).astype("float32")  # 16 coin flips per call
+    flip = L.RandomFlip("horizontal", seed=1)
+    assert not np.allclose(flip(x).numpy(), x)
+    np.testing.assert_array_equal(flip(x, training=False).numpy(), x)
+    m = nerve.Sequential([L.Input((4, 4, 1)), L.RandomFlip("horizontal", seed=1), L.Dropout(0.99)])
+    out = m(x).numpy()
+    assert not np.allclose(out, x) and np.count_nonzero(out) == out.size  # flipped, dropout inactive
+    np.testing.assert_array_equal(m.predict(x, verbose=0), x)
+    np.testing.assert_array_equal(m(x, training=False).numpy(), x)

@@ -2,8 +2,9 @@
 
 Each is composed from nerve's existing Functions, so gradients come from their backward passes:
 convolution and pooling run the NHWC kernels of ops/conv.py and ops/pool.py (1-D inputs (N, L, C) as
-(N, 1, L, C), a unit height), cross-entropies run the fused losses of ops/loss.py, the rest are short
-compositions of the elementwise / reduction ops of this package.
+(N, 1, L, C), a unit height; 3-D inputs (N, D, H, W, C) the kernels of ops/conv3d.py), cross-entropies run
+the fused losses of ops/loss.py, the rest are short compositions of the elementwise / reduction ops of this
+package.
 
   moments:              mean = E_R[x],  variance = E_R[(x - mean)^2]            (population, over axes R)
   batch_normalization:  y = x * inv + (offset - mean * inv),  inv = scale / sqrt(variance + epsilon)
@@ -18,6 +19,7 @@ from ... import backend
 from ..tensor import Tensor
 from . import loss as L
 from .conv import Conv2DFn, Conv2DTransposeFn, conv_out_len
+from .conv3d import AvgPool3DFn, Conv3DFn, Conv3DTransposeFn, MaxPool3DFn
 from .pool import AvgPool2DFn, MaxPool2DFn
 from .reduce import norm_axis, one_axis
 
@@ -67,17 +69,18 @@ def _ints(value, n, arg, who, low=1):
 
 
 def _spatial_rank(x, who):
-    """1 for (batch, steps, channels), 2 for (batch, rows, cols, channels)."""
+    """1 for (batch, steps, channels), 2 for (batch, rows, cols, channels), 3 for (batch, depth, rows, cols,
+    channels)."""
     s = _shape(x)
-    if len(s) not in (3, 4):
-        raise ValueError(f"{who}: argument 'inputs' expected rank 3 (batch, steps, channels) or 4 (batch, rows, cols, "
-                         f"channels), got shape {s} (3-D convolution / pooling is not supported)")
+    if len(s) not in (3, 4, 5):
+        raise ValueError(f"{who}: argument 'inputs' expected rank 3 (batch, steps, channels), 4 (batch, rows, cols, "
+                         f"channels) or 5 (batch, depth, rows, cols, channels), got shape {s}")
     return len(s) - 2
 
 
 def _lift(x, rank):
-    """(N, L, C) -> (N, 1, L, C): 1-D ops run the 2-D kernels on a unit height."""
-    if rank == 2:
+    """(N, L, C) -> (N, 1, L, C): 1-D ops run the 2-D kernels on a unit height (2-D and 3-D run their own)."""
+    if rank != 1:
         return x
     n, steps, c = _shape(x)
     return O.reshape(x, (n, 1, steps, c))
@@ -85,7 +88,7 @@ def _lift(x, rank):
 
 def _drop(y, rank):
     """(N, 1, L, C) -> (N, L, C), the inverse of _lift."""
-    if rank == 2:
+    if rank != 1:
         return y
     n, _, steps, c = _shape(y)
     return O.reshape(y, (n, steps, c))
@@ -308,21 +311,22 @@ def _conv(who, x, w, rank, strides, padding, data_format, dilation_rate):
                          f"of kernel in_channels {cin}, and filters {f} a multiple of the {c // cin or 1} groups")
     _check_out(who, _shape(x)[1:-1], _shape(w)[:-2], s, d, p)
     groups = c // cin
+    fn = Conv3DFn if rank == 3 else Conv2DFn
     x4 = _lift(x, rank)
-    w4 = w if rank == 2 else O.reshape(w, (1,) + _shape(w))
-    s4, d4 = (1,) * (2 - rank) + s, (1,) * (2 - rank) + d
+    w4 = w if rank != 1 else O.reshape(w, (1,) + _shape(w))
+    s4, d4 = (1,) * (2 - rank) + s, (1,) * (2 - rank) + d  # rank 3: s, d as given
     if groups == 1:
-        y = Conv2DFn.apply(x4, w4, strides=s4, padding=p, dilation=d4)
+        y = fn.apply(x4, w4, strides=s4, padding=p, dilation=d4)
     else:  # output block g = conv(input block g, kernel block g) (jax feature_group_count)
         xs, ws = O.split(x4, groups, axis=-1), O.split(w4, groups, axis=-1)
-        y = O.concatenate([Conv2DFn.apply(a, b, strides=s4, padding=p, dilation=d4) for a, b in zip(xs, ws)], axis=-1)
+        y = O.concatenate([fn.apply(a, b, strides=s4, padding=p, dilation=d4) for a, b in zip(xs, ws)], axis=-1)
     return _drop(y, rank)
 
 
 def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
-    """1-D / 2-D convolution (cross-correlation, as Keras) of (N, [H,] W, C) inputs with a (k..., C / G, F)
-    kernel: y[n, p, q, f] = sum_{i,j,c} x_pad[n, p*s + i*d, q*s + j*d, c] W[i, j, c, f]. G > 1 is a grouped
-    convolution (output block g sees input block g only)."""
+    """1-D / 2-D / 3-D convolution (cross-correlation, as Keras) of (N, [[D,] H,] W, C) inputs with a
+    (k..., C / G, F) kernel: y[n, p, q, f] = sum_{i,j,c} x_pad[n, p*s + i*d, q*s + j*d, c] W[i, j, c, f] (one
+    more spatial index in 3-D). G > 1 is a grouped convolution (output block g sees input block g only)."""
     who = "conv"
     x, w, rank = _conv_inputs(who, inputs, kernel, "(kernel_size..., in_channels, filters)")
     return _conv(who, x, w, rank, strides, padding, data_format, dilation_rate)
@@ -378,14 +382,15 @@ def conv_transpose(inputs, kernel, strides, padding="valid", output_padding=None
             raise ValueError(f"{who}: argument 'output_padding' expected values smaller than strides {s}, got {op}")
         op = (0,) * (2 - rank) + op
     x4 = _lift(x, rank)
-    w4 = w if rank == 2 else O.reshape(w, (1,) + _shape(w))
-    y = Conv2DTransposeFn.apply(x4, w4, strides=(1,) * (2 - rank) + s, padding=p, output_padding=op,
-                                dilation=(1,) * (2 - rank) + d)
+    w4 = w if rank != 1 else O.reshape(w, (1,) + _shape(w))
+    fn = Conv3DTransposeFn if rank == 3 else Conv2DTransposeFn
+    y = fn.apply(x4, w4, strides=(1,) * (2 - rank) + s, padding=p, output_padding=op, dilation=(1,) * (2 - rank) + d)
     return _drop(y, rank)
 
 
 # ----------------------------------------------------------------------- pooling
-def _pool(fn, who, inputs, pool_size, strides, padding, data_format):
+def _pool(fns, who, inputs, pool_size, strides, padding, data_format):
+    """Pooling of 1-D / 2-D inputs with fns[0] (the 2-D kernel), of 3-D inputs with fns[1]."""
     x = _float_in(inputs, who)
     rank = _spatial_rank(x, who)
     k = _ints(pool_size, rank, "pool_size", who)
@@ -393,16 +398,17 @@ def _pool(fn, who, inputs, pool_size, strides, padding, data_format):
     p = _padding(padding, who)
     _data_format(data_format, who)
     _check_out(who, _shape(x)[1:-1], k, s, (1,) * rank, p, what="pool_size")
-    pre = (1,) * (2 - rank)
+    pre = (1,) * (2 - rank)  # rank 3: nothing
+    fn = fns[rank == 3]
     return _drop(fn.apply(_lift(x, rank), pool_size=pre + k, strides=pre + s, padding=p), rank)
 
 
 def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
     """Maximum over pool_size windows (strides default to pool_size); the gradient goes to each window's
     first maximum."""
-    return _pool(MaxPool2DFn, "max_pool", inputs, pool_size, strides, padding, data_format)
+    return _pool((MaxPool2DFn, MaxPool3DFn), "max_pool", inputs, pool_size, strides, padding, data_format)
 
 
 def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
     """Mean over pool_size windows; with padding='same' over the real (unpadded) elements only, as Keras."""
-    return _pool(AvgPool2DFn, "average_pool", inputs, pool_size, strides, padding, data_format)
+    return _pool((AvgPool2DFn, AvgPool3DFn), "average_pool", inputs, pool_size, strides, padding, data_format)
