@@ -33,6 +33,7 @@ from .adaptive_pooling import *  # noqa: F401,F403
 from .conv_lstm import *  # noqa: F401,F403
 from .image_color import *  # noqa: F401,F403 - color augmentation layers
 from .image_augment import *  # noqa: F401,F403 - geometric and mixing augmentation layers
+from .layers_more import *  # noqa: F401,F403 - GroupQueryAttention, ReversibleEmbedding, Hashing, HashedCrossing
 
 
 def serialize(layer):
