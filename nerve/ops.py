@@ -18,6 +18,8 @@ from .autograd.ops.linalg_ops import *  # noqa: F401,F403,E402 - keras.ops.linal
 from .autograd.ops.nn_extra import *  # noqa: F401,F403,E402 - more of keras.ops.nn (celu ... dot_product_attention)
 from .autograd.ops.numpy_extra import *  # noqa: F401,F403,E402 - more of keras.ops's NumPy namespace
 from .autograd.ops.ctc import ctc_decode, ctc_loss  # noqa: F401,E402 - keras.ops.(nn.)ctc_loss / ctc_decode
+from .autograd.ops.fft import *  # noqa: F401,F403,E402 - fft, fft2, ifft2, rfft, irfft, stft, istft ((real, imag) pairs)
+from .autograd.ops.functional_extra import custom_gradient, rearrange, vectorize  # noqa: F401,E402
 
 
 # keras.ops.nn / keras.ops.numpy / keras.ops.linalg: the same functions under Keras's submodule names (Keras 3.15's

@@ -177,8 +177,67 @@ class AdditiveAttention(_BaseAttention):
         return cfg
 
 
+class _MultiHead(_Attending):
+    """What MultiHeadAttention and GroupQueryAttention share: the call ``layer(query, value, key=None)``,
+    the input shape checks and the (batch, T, S) mask built from the inputs' masks, ``attention_mask`` and
+    the causal mask."""
+
+    # Keras calls mha(query, value, key=None, ...): the tensors travel as one list, so the functional graph
+    # records all of them as inputs of this layer
+    def __call__(self, query=None, value=None, key=None, **kwargs):
+        if isinstance(query, (list, tuple)) and value is None:
+            tensors = list(query)
+        else:
+            if query is None or value is None:
+                raise ValueError(f"{type(self).__name__} '{self.name}': expected mha(query, value, key=None), got "
+                                 f"query={type(query).__name__}, value={type(value).__name__}")
+            tensors = [query, value] + ([key] if key is not None else [])
+        for name in ("query_mask", "value_mask", "key_mask"):
+            if kwargs.get(name) is not None:
+                raise ValueError(f"{type(self).__name__} '{self.name}': argument '{name}' is not supported; the masks "
+                                 f"come from the inputs (an Embedding with mask_zero=True) or attention_mask")
+            kwargs.pop(name, None)
+        return super().__call__(tensors, **kwargs)
+
+    def _shapes(self, shapes):
+        who = f"{type(self).__name__} '{self.name}'"
+        if not isinstance(shapes, list) or len(shapes) not in (2, 3) or any(len(s) != 3 for s in shapes):
+            raise ValueError(f"{who}: expected query and value (and key) of rank 3 (batch, steps, features), got "
+                             f"{shapes}")
+        q, v = shapes[0], shapes[1]
+        k = shapes[2] if len(shapes) == 3 else v
+        if k[1] is not None and v[1] is not None and k[1] != v[1]:
+            raise ValueError(f"{who}: key and value must have the same number of steps, got {k[1]} and {v[1]}")
+        return q, v, k
+
+    def _keep(self, inputs, mask, attention_mask, causal, shape):
+        """(B, T, S) booleans: which keys each query step may attend to (None: all)."""
+        b, _, t, s = shape
+        keep = np.ones((b, t, s), bool)
+        masks = list(mask) if isinstance(mask, (list, tuple)) else [None] * len(inputs)
+        masks += [None] * (3 - len(masks))
+        q_mask, v_mask = masks[0], masks[1]
+        k_mask = masks[2] if len(inputs) == 3 else None
+        if q_mask is not None:
+            keep &= _host_bool(q_mask)[:, :, None]
+        for m in (v_mask, k_mask):
+            if m is not None:
+                keep &= _host_bool(m)[:, None, :]
+        if attention_mask is not None:
+            keep &= np.broadcast_to(_host_bool(attention_mask), (b, t, s))
+        if causal:
+            keep &= np.tri(t, s, dtype=bool)[None]
+        return None if keep.all() else keep
+
+    def _symbolic_call(self, inputs, args, kwargs):
+        if any(isinstance(v, KerasTensor) for v in kwargs.values()):
+            raise ValueError(f"{type(self).__name__} '{self.name}': a symbolic 'attention_mask' is not supported in a "
+                             f"functional model; use use_causal_mask=True or the inputs' masks")
+        return super()._symbolic_call(inputs, args, kwargs)
+
+
 @register("layers")
-class MultiHeadAttention(_Attending):
+class MultiHeadAttention(_MultiHead):
     """Multi-head attention (Vaswani et al. 2017) over (batch, steps, features) inputs, Keras 3's weights:
         q_h = query W_q[:, h] + b_q[h]  (key_dim),   k_h, v_h likewise from key and value,
         A_h = softmax(q_h k_h^T / sqrt(key_dim) - 1e9 [masked]),   out = sum_h (A_h v_h) W_o[h] + b_o.
@@ -210,34 +269,6 @@ class MultiHeadAttention(_Attending):
         self._init = dict(kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
                           kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
                           kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
-
-    # Keras calls mha(query, value, key=None, ...): the tensors travel as one list, so the functional graph
-    # records all of them as inputs of this layer
-    def __call__(self, query=None, value=None, key=None, **kwargs):
-        if isinstance(query, (list, tuple)) and value is None:
-            tensors = list(query)
-        else:
-            if query is None or value is None:
-                raise ValueError(f"MultiHeadAttention '{self.name}': expected mha(query, value, key=None), got "
-                                 f"query={type(query).__name__}, value={type(value).__name__}")
-            tensors = [query, value] + ([key] if key is not None else [])
-        for name in ("query_mask", "value_mask", "key_mask"):
-            if kwargs.get(name) is not None:
-                raise ValueError(f"MultiHeadAttention '{self.name}': argument '{name}' is not supported; the masks "
-                                 f"come from the inputs (an Embedding with mask_zero=True) or attention_mask")
-            kwargs.pop(name, None)
-        return super().__call__(tensors, **kwargs)
-
-    def _shapes(self, shapes):
-        who = f"MultiHeadAttention '{self.name}'"
-        if not isinstance(shapes, list) or len(shapes) not in (2, 3) or any(len(s) != 3 for s in shapes):
-            raise ValueError(f"{who}: expected query and value (and key) of rank 3 (batch, steps, features), got "
-                             f"{shapes}")
-        q, v = shapes[0], shapes[1]
-        k = shapes[2] if len(shapes) == 3 else v
-        if k[1] is not None and v[1] is not None and k[1] != v[1]:
-            raise ValueError(f"{who}: key and value must have the same number of steps, got {k[1]} and {v[1]}")
-        return q, v, k
 
     def build(self, input_shape):
         q, v, k = self._shapes(input_shape)
@@ -274,31 +305,6 @@ class MultiHeadAttention(_Attending):
         if self.output_bias is not None:
             out = ops.add(out, self.output_bias)
         return (out, probs) if return_attention_scores else out
-
-    def _keep(self, inputs, mask, attention_mask, causal, shape):
-        """(B, T, S) booleans: which keys each query step may attend to (None: all)."""
-        b, _, t, s = shape
-        keep = np.ones((b, t, s), bool)
-        masks = list(mask) if isinstance(mask, (list, tuple)) else [None] * len(inputs)
-        masks += [None] * (3 - len(masks))
-        q_mask, v_mask = masks[0], masks[1]
-        k_mask = masks[2] if len(inputs) == 3 else None
-        if q_mask is not None:
-            keep &= _host_bool(q_mask)[:, :, None]
-        for m in (v_mask, k_mask):
-            if m is not None:
-                keep &= _host_bool(m)[:, None, :]
-        if attention_mask is not None:
-            keep &= np.broadcast_to(_host_bool(attention_mask), (b, t, s))
-        if causal:
-            keep &= np.tri(t, s, dtype=bool)[None]
-        return None if keep.all() else keep
-
-    def _symbolic_call(self, inputs, args, kwargs):
-        if any(isinstance(v, KerasTensor) for v in kwargs.values()):
-            raise ValueError(f"MultiHeadAttention '{self.name}': a symbolic 'attention_mask' is not supported in a "
-                             f"functional model; use use_causal_mask=True or the inputs' masks")
-        return super()._symbolic_call(inputs, args, kwargs)
 
     def compute_output_shape(self, input_shape):
         q, v, k = self._shapes(input_shape)

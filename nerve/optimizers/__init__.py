@@ -14,18 +14,24 @@ from .lamb import Lamb
 from .lbfgs import LBFGS
 from .lion import Lion
 from .loss_scale_optimizer import LossScaleOptimizer
+from .multi_optimizer import MultiOptimizer, OptimizerMap
+from .muon import Muon
 from .nadam import Nadam
 from .rmsprop import RMSprop
+from .schedule_free_adamw import ScheduleFreeAdamW
 from .sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adagrad", "Adadelta", "Adam", "AdamW", "Adamax", "Nadam", "Ftrl",
-           "Lamb", "Lion", "Adafactor", "LossScaleOptimizer", "LBFGS", "legacy", "schedules", "get", "serialize",
+           "Lamb", "Lion", "Adafactor", "Muon", "ScheduleFreeAdamW", "MultiOptimizer", "OptimizerMap",
+           "LossScaleOptimizer", "LBFGS", "legacy", "schedules", "get", "serialize",
            "deserialize"]
 
-# by name ('ftrl', 'lion', ...); LossScaleOptimizer needs its inner optimizer, so only its config dict names it
+# by name ('ftrl', 'lion', 'muon', 'schedulefreeadamw', ...); LossScaleOptimizer, MultiOptimizer and OptimizerMap
+# need their inner optimizers, so only their config dicts name them usefully
 # (Keras 3.15 leaves Lamb out of its name table; nerve accepts 'lamb' too)
 _BUILTIN = {cls.__name__.lower(): cls for cls in (SGD, RMSprop, Adagrad, Adadelta, Adam, AdamW, Adamax, Nadam,
-                                                   Ftrl, Lamb, Lion, Adafactor, LossScaleOptimizer, LBFGS)}
+                                                   Ftrl, Lamb, Lion, Adafactor, Muon, ScheduleFreeAdamW,
+                                                   MultiOptimizer, OptimizerMap, LossScaleOptimizer, LBFGS)}
 
 
 def _lookup(name, custom_objects=None):
