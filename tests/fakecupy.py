@@ -350,3 +350,36 @@ def gpu_module():
         yield fake
     finally:
         uninstall()
+
+
+def check_same_on_device(cp, fn, inputs, rtol=None, atol=None):
+    """Run ``fn(*tensors)`` on host arrays and on ``cp`` arrays (the real CuPy or this stand-in) with the same
+    random cotangent per output, and check that the outputs and the input gradients stay on the device and equal
+    the CPU's: bit for bit up to rounding on the stand-in (NumPy's arithmetic), to float tolerance on a GPU."""
+    import nerve
+    real = real_cupy() is not None  # gpu_module() hands out the real CuPy whenever a GPU is visible
+    rtol = rtol if rtol is not None else (2e-4 if real else 1e-9)
+    atol = atol if atol is not None else (1e-6 if real else 1e-12)
+    res, cots = [], None
+    for to in (np.asarray, cp.asarray):
+        ts = [nerve.tensor(to(a), requires_grad=True) for a in inputs]
+        out = fn(*ts)
+        outs = list(out) if isinstance(out, (list, tuple)) else [out]
+        if cots is None:  # sum(out) would miss gradients that sum to zero (softmax-like outputs)
+            r = np.random.default_rng(0)
+            cots = [r.standard_normal(o.shape) for o in outs]
+        total = None
+        for o, c in zip(outs, cots):
+            term = (o * to(c.astype(o.data.dtype))).sum()
+            total = term if total is None else total + term
+        total.backward()
+        if to is cp.asarray:
+            assert all(isinstance(o.data, cp.ndarray) for o in outs), "an output left the device"
+            assert all(t.grad is None or isinstance(t.grad.data, cp.ndarray) for t in ts), "a gradient left the device"
+        res.append([nerve.ops.convert_to_numpy(o) for o in outs] +
+                   [None if t.grad is None else nerve.ops.convert_to_numpy(t.grad) for t in ts])
+    for a, b in zip(*res):
+        if a is None or b is None:
+            assert a is None and b is None
+            continue
+        np.testing.assert_allclose(np.asarray(b, dtype=float), np.asarray(a, dtype=float), rtol=rtol, atol=atol)

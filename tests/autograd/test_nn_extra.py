@@ -423,17 +423,7 @@ def cp():
 def test_on_the_device_as_on_the_cpu(cp, fn, inputs):
     """Values and input gradients on device arrays equal the CPU's (host masks and constants moved to the
     device, no implicit conversion)."""
-    res = []
-    for to in (np.asarray, cp.asarray):
-        ts = [nerve.tensor(to(a), requires_grad=True) for a in inputs]
-        out = fn(*ts)
-        assert type(out.data) is type(ts[0].data)  # noqa: E721 - the device's array type, not a host array
-        cot = np.random.default_rng(0).standard_normal(out.shape)  # sum(out) would miss sparsemax (sums to 1)
-        (out * to(cot)).sum().backward()
-        res.append([nerve.ops.convert_to_numpy(out)] + [nerve.ops.convert_to_numpy(t.grad) for t in ts])
-    for a, b in zip(*res):
-        np.testing.assert_allclose(np.asarray(b, dtype=float), np.asarray(a, dtype=float), rtol=2e-4 if
-                                   fakecupy.real_cupy() is not None else 1e-12, atol=1e-9)
+    fakecupy.check_same_on_device(cp, fn, inputs)
 
 
 # ---------------------------------------------------------------------------------------------- errors
