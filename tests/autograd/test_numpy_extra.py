@@ -405,8 +405,6 @@ def cp():
         yield module
 
 
-
-
 @pytest.mark.parametrize("name, fn, inputs", GRADS, ids=[g[0] for g in GRADS])
 def test_on_the_device_as_on_the_cpu(cp, name, fn, inputs):
     """Values and input gradients on device arrays equal the CPU's (masks, index tables and host-only results
