@@ -34,6 +34,8 @@ from .conv_lstm import *  # noqa: F401,F403
 from .image_color import *  # noqa: F401,F403 - color augmentation layers
 from .image_augment import *  # noqa: F401,F403 - geometric and mixing augmentation layers
 from .layers_more import *  # noqa: F401,F403 - GroupQueryAttention, ReversibleEmbedding, Hashing, HashedCrossing
+from .audio_preprocessing import *  # noqa: F401,F403 - STFTSpectrogram, MelSpectrogram
+from .image_more import *  # noqa: F401,F403 - AugMix, ContrastLimitedAdaptiveHistogramEqualization
 
 
 def serialize(layer):
