@@ -24,7 +24,8 @@ _TOP_LEVEL = {"Sequential": "models", "Model": "models", "Functional": "models",
               "InputSpec": "layers", "Layer": "layers", "Variable": "variables", "KerasTensor": "layers.node",
               "Loss": "losses", "Metric": "metrics", "Optimizer": "optimizers", "Initializer": "initializers",
               "Regularizer": "regularizers", "DTypePolicy": "dtype_policies", "FloatDTypePolicy": "dtype_policies",
-              "name_scope": "utils.naming", "Operation": "utils.operation"}
+              "name_scope": "utils.naming", "Operation": "utils.operation", "remat": "rematerialization",
+              "RematScope": "rematerialization", "StatelessScope": "scopes", "SymbolicScope": "scopes"}
 
 
 def __getattr__(name):

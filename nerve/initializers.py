@@ -261,14 +261,98 @@ class Identity(Initializer):
         return {"gain": self.gain}
 
 
+# ------------------------------------------------------------------------------------------ STFT kernels
+_COSINE_WINDOWS = {"hann": (0.5, 0.5), "hanning": (0.5, 0.5), "hamming": (0.54, 0.46),
+                   "blackman": (0.42, 0.5, 0.08)}
+_WINDOWS = tuple(_COSINE_WINDOWS) + ("boxcar", "bartlett", "cosine")
+
+
+def get_window(window, length, periodic=False, who="get_window"):
+    """scipy.signal.get_window(window, length, fftbins=periodic) in NumPy for the windows named in _WINDOWS
+    (other names go to SciPy when it is installed). A symmetric window of M points uses N = M - 1 below, a
+    periodic one N = M (the first M points of the symmetric window of M + 1):
+      generalised cosine  w_n = sum_k (-1)^k a_k cos(2 pi k n / N)  (hann a = (.5, .5), hamming (.54, .46),
+                          blackman (.42, .5, .08));
+      bartlett  w_n = 1 - |2 n / N - 1|;   cosine  w_n = sin(pi (n + 1/2) / (N + 1));   boxcar  w_n = 1."""
+    name = window.lower() if isinstance(window, str) else window
+    if name not in _WINDOWS:
+        try:
+            import scipy.signal
+        except ImportError:
+            raise ValueError(f"{who}: argument 'window' expected one of {_WINDOWS} (others need SciPy), got "
+                             f"{window!r}") from None
+        try:
+            return np.asarray(scipy.signal.get_window(window, length, fftbins=periodic), np.float64)
+        except ValueError as e:
+            raise ValueError(f"{who}: argument 'window' {window!r} is not a known window: {e}") from None
+    if length == 1:
+        return np.ones(1)
+    n, big_n = np.arange(length, dtype=np.float64), length if periodic else length - 1
+    if name in _COSINE_WINDOWS:
+        return sum((-1) ** k * a * np.cos(2 * np.pi * k * n / big_n) for k, a in enumerate(_COSINE_WINDOWS[name]))
+    if name == "bartlett":
+        return 1 - np.abs(2 * n / big_n - 1)
+    if name == "cosine":
+        return np.sin(np.pi * (n + 0.5) / (big_n + 1))
+    return np.ones(length)
+
+
+@register("initializers")
+class STFT(Initializer):
+    """Convolution kernels of a short-time Fourier transform (Keras ``keras.initializers.STFT``), for
+    ``layers.STFTSpectrogram``. For shape (T, C, F) and N = 2 (F - 1) (the fft_length of F one-sided bins):
+        real:  K[t, c, k] =  cos(2 pi t k / N) w_t / s,      imag:  K[t, c, k] = -sin(2 pi t k / N) w_t / s
+    so that sum_t x_t K[t, :, k] is the real / imaginary part of the DFT of the windowed frame (x_t w_t)
+    zero-padded to N. w is ``window`` (a name as scipy.signal.get_window, symmetric unless ``periodic``, an
+    array of T values, or None: no window and s = 1); s is sqrt(sum w^2) for scaling 'density', sum |w| for
+    'spectrum', 1 for None."""
+
+    def __init__(self, side="real", window="hann", scaling="density", periodic=False):
+        if side not in ("real", "imag"):
+            raise ValueError(f"STFT: argument 'side' expected 'real' or 'imag', got {side!r}")
+        if isinstance(window, str):
+            get_window(window, 1, who="STFT")  # an unknown name fails here, as in Keras
+        elif window is not None:
+            window = np.asarray(backend.to_numpy(backend.unwrap(window)), np.float64)
+            if window.ndim != 1:
+                raise ValueError(f"STFT: argument 'window' expected a name, None or a 1-D array, got shape "
+                                 f"{window.shape}")
+        if scaling not in (None, "density", "spectrum"):
+            raise ValueError(f"STFT: argument 'scaling' expected None, 'density' or 'spectrum', got {scaling!r}")
+        self.side, self.window, self.scaling, self.periodic = side, window, scaling, bool(periodic)
+
+    def __call__(self, shape, dtype=None):
+        shape, dt = _shape(shape, "STFT"), _float_dtype(dtype, "STFT")
+        if len(shape) != 3:
+            raise ValueError(f"STFT: argument 'shape' expected (frame_length, input_channels, fft_bins), got {shape}")
+        frame_length, _, bins = shape
+        t, k = np.arange(frame_length)[:, None], np.arange(bins)[None, :]
+        arg = 2 * np.pi * t * k / max(2 * (bins - 1), 1)
+        kernel = np.cos(arg) if self.side == "real" else -np.sin(arg)
+        if self.window is not None:
+            w = get_window(self.window, frame_length, self.periodic, "STFT") if isinstance(self.window, str) \
+                else self.window
+            if w.shape != (frame_length,):
+                raise ValueError(f"STFT: argument 'window' expected {frame_length} values (frame_length), got "
+                                 f"shape {w.shape}")
+            s = {"density": np.sqrt(np.sum(w * w)), "spectrum": np.sum(np.abs(w)), None: 1.0}[self.scaling]
+            kernel = kernel * (w[:, None] / s)
+        return np.ascontiguousarray(np.broadcast_to(kernel[:, None, :], shape), dtype=dt)
+
+    def get_config(self):
+        w = self.window.tolist() if isinstance(self.window, np.ndarray) else self.window
+        return {"side": self.side, "window": w, "periodic": self.periodic, "scaling": self.scaling}
+
+
 _CLASSES = (Zeros, Ones, Constant, RandomNormal, RandomUniform, TruncatedNormal, VarianceScaling, GlorotUniform,
-            GlorotNormal, HeUniform, HeNormal, LecunUniform, LecunNormal, Orthogonal, Identity)
+            GlorotNormal, HeUniform, HeNormal, LecunUniform, LecunNormal, Orthogonal, Identity, STFT)
 _ALIASES = {"zeros": Zeros, "ones": Ones, "constant": Constant, "random_normal": RandomNormal,
             "random_uniform": RandomUniform, "truncated_normal": TruncatedNormal, "normal": RandomNormal,
             "uniform": RandomUniform, "variance_scaling": VarianceScaling, "glorot_uniform": GlorotUniform,
             "glorot_normal": GlorotNormal, "he_uniform": HeUniform, "he_normal": HeNormal,
             "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal, "orthogonal": Orthogonal,
-            "identity": Identity, "OrthogonalInitializer": Orthogonal, "IdentityInitializer": Identity}
+            "identity": Identity, "OrthogonalInitializer": Orthogonal, "IdentityInitializer": Identity,
+            "stft": STFT, "STFTInitializer": STFT}
 ALL_OBJECTS = registry.builtin_table("initializers", _ALIASES, classes=_CLASSES)
 
 # snake_case names as module attributes too (keras.initializers.glorot_uniform is the class)
@@ -276,7 +360,8 @@ zeros, ones, constant, random_normal, random_uniform = Zeros, Ones, Constant, Ra
 truncated_normal, variance_scaling, orthogonal, identity = TruncatedNormal, VarianceScaling, Orthogonal, Identity
 glorot_uniform, glorot_normal, he_uniform, he_normal = GlorotUniform, GlorotNormal, HeUniform, HeNormal
 lecun_uniform, lecun_normal = LecunUniform, LecunNormal
-OrthogonalInitializer, IdentityInitializer = Orthogonal, Identity  # Keras 3's long names
+OrthogonalInitializer, IdentityInitializer, STFTInitializer = Orthogonal, Identity, STFT  # Keras 3's long names
+stft = STFT
 
 
 def serialize(initializer):

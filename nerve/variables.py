@@ -1,7 +1,7 @@
 """Variable: a trainable Tensor with a name, as ``keras.Variable``."""
 import numpy as np
 
-from . import backend
+from . import backend, scopes
 from .autograd.tensor import Tensor, _as_array
 
 
@@ -42,6 +42,10 @@ class Variable(Tensor):
         v = xp.asarray(v, dtype=self.data.dtype)
         if v.shape != self.data.shape:
             raise ValueError(f"Variable {self.path!r}: assign expected shape {self.shape}, got {tuple(v.shape)}")
+        scope = scopes.get_stateless_scope()
+        if scope is not None:  # recorded in the scope, the variable itself unchanged (keras.StatelessScope)
+            scope.add_update((self, v))
+            return self
         self.data[...] = v
         return self
 

@@ -10,8 +10,9 @@ import re
 
 import numpy as np
 
-from .. import backend
+from .. import backend, scopes
 from ..autograd.tensor import Tensor
+from ..rematerialization import get_current_remat_mode
 from ..saving.registry import register
 from ..variables import Variable
 from .node import KerasTensor, Node, flatten, is_symbolic
@@ -62,6 +63,7 @@ class Layer:
     """Base class of all layers (Keras 3 ``keras.layers.Layer``)."""
 
     _call_args = None  # per-class cache of call's parameter names
+    _remat_mode = None  # the RematScope active when the layer was created (keras.RematScope)
 
     def __init__(self, trainable=True, dtype=None, autocast=True, name=None, activity_regularizer=None,
                  **kwargs):
@@ -97,6 +99,8 @@ class Layer:
         if batch_input_shape is not None:
             input_shape = tuple(batch_input_shape)[1:]
         self._input_shape_arg = tuple(input_shape) if input_shape is not None else None
+        remat_mode = get_current_remat_mode()
+        self._remat_mode = remat_mode if remat_mode is not None and remat_mode.mode is not None else None
 
     # ------------------------------------------------------------------ attributes and tracking
     def __setattr__(self, name, value):
@@ -232,6 +236,11 @@ class Layer:
 
     # ------------------------------------------------------------------ losses
     def add_loss(self, loss):
+        scope = scopes.get_stateless_scope()
+        if scope is not None:  # Keras: collected by the scope (collect_losses) or dropped, never on the layer
+            if scope.collect_losses:
+                scope.add_loss(loss)
+            return
         self._losses.append(loss)
 
     @property
@@ -403,7 +412,7 @@ class Layer:
         """__call__ inside a model's call for a built plain layer and one Tensor: the same steps, fewer checks.
         Returns NotImplemented when the general path is needed (a mask, an activity regulariser, a dtype to
         cast). The input shape is checked against input_spec once per shape."""
-        if self.activity_regularizer is not None or not self._plain_class() or \
+        if self.activity_regularizer is not None or self._remat_mode is not None or not self._plain_class() or \
                 (self.supports_masking and getattr(x, "_keras_mask", None) is not None):
             return NotImplemented
         d = x.data
@@ -459,7 +468,8 @@ class Layer:
             self._clear_losses()
         _CALL_DEPTH[0] += 1
         try:
-            outputs = self.call(inputs, *args, **kwargs)
+            call = self.call if self._remat_mode is None else self.rematerialized_call(self.call, inputs)
+            outputs = call(inputs, *args, **kwargs)
         finally:
             _CALL_DEPTH[0] -= 1
         if self.activity_regularizer is not None:
@@ -473,6 +483,11 @@ class Layer:
                     if isinstance(o, Tensor):
                         o._keras_mask = m
         return outputs
+
+    def rematerialized_call(self, layer_call, *args, **kwargs):
+        """``layer_call`` rematerialized as this layer's RematScope mode says (nerve.remat)."""
+        from ..rematerialization import rematerialized_call
+        return rematerialized_call(self, layer_call, args[0] if args else kwargs.get("inputs"))
 
     # ------------------------------------------------------------------ functional API
     def _symbolic_call(self, inputs, args, kwargs):

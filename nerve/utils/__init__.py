@@ -28,6 +28,7 @@ def clear_session(free_memory=True):
 _LAZY = {"timeseries_dataset_from_array": "..preprocessing.sequence", "get_file": ".file_utils",
          "Progbar": ".progbar", "unpack_x_y_sample_weight": "..training.data_adapter",
          "text_dataset_from_directory": ".text_dataset_utils", "Config": ".config_utils",
+         "audio_dataset_from_directory": ".audio_dataset_utils", "model_to_dot": ".model_visualization",
          "get_source_inputs": ".tensor_utils", "is_keras_tensor": ".tensor_utils",
          "standardize_dtype": ".tensor_utils", "load_img": ".image_utils", "img_to_array": ".image_utils",
          "array_to_img": ".image_utils", "save_img": ".image_utils",

@@ -1,4 +1,5 @@
-"""``plot_model``: draw a model's layer graph to an image with matplotlib (no Graphviz, no pydot).
+"""``plot_model``: draw a model's layer graph to an image with matplotlib (no Graphviz, no pydot);
+``model_to_dot``: the same graph as a pydot.Dot (needs pydot).
 
 The graph comes from the functional nodes (``layer._inbound_nodes``); a model without nodes (a
 Sequential built from data) is drawn as a chain of its layers. Each layer sits at the depth of its
@@ -134,3 +135,38 @@ def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False, 
     os.makedirs(d, exist_ok=True)
     fig.savefig(to_file, dpi=dpi)
     return None
+
+
+def model_to_dot(model, show_shapes=False, show_dtype=False, show_layer_names=True, rankdir="TB",
+                 expand_nested=False, dpi=200, subgraph=False, show_layer_activations=False, show_trainable=False,
+                 splines="ortho", **kwargs):
+    """``model``'s layer graph as a ``pydot.Dot`` (a ``pydot.Cluster`` with ``subgraph=True``), as
+    ``keras.utils.model_to_dot``: one node per layer, labelled as plot_model labels its boxes, one edge per
+    connection. Needs pydot (``pip install pydot``); rendering it needs Graphviz. ``expand_nested`` is accepted
+    for compatibility: nested models are one node."""
+    try:
+        import pydot
+    except ImportError as e:
+        raise ImportError("model_to_dot: pydot is required to build the graph (pip install pydot; rendering it also "
+                          "needs Graphviz); plot_model draws the model with matplotlib alone") from e
+    if rankdir not in ("TB", "LR"):
+        raise ValueError(f"model_to_dot: argument 'rankdir' expected 'TB' or 'LR', got {rankdir!r}")
+    layers, edges = _layer_graph(model)
+    if not layers:
+        raise ValueError(f"model_to_dot: model {getattr(model, 'name', model)!r} has no layers")
+    if subgraph:
+        name = getattr(model, "name", "model")
+        dot = pydot.Cluster(style="dashed", graph_name=name, label=name)
+    else:
+        dot = pydot.Dot()
+        dot.set("rankdir", rankdir)
+        dot.set("concentrate", True)
+        dot.set("dpi", dpi)
+        dot.set("splines", splines)
+    dot.set_node_defaults(shape="box")
+    for layer in layers:
+        label = _label(layer, show_shapes, show_dtype, show_layer_names, show_layer_activations, show_trainable)
+        dot.add_node(pydot.Node(str(id(layer)), label=label))
+    for i, j in edges:
+        dot.add_edge(pydot.Edge(str(id(layers[i])), str(id(layers[j]))))
+    return dot

@@ -22,7 +22,8 @@ def test_import_nerve_is_lazy():
     code = ("import sys, nerve; heavy = [m for m in ('nerve.models', 'nerve.layers', 'nerve.training', "
             "'nerve.optimizers', 'nerve.metrics', 'nerve.callbacks', 'nerve.datasets', 'urllib.request', 'tarfile', "
             "'nerve.saving', 'nerve.losses', 'nerve.preprocessing', 'nerve.dtype_policies', 'nerve.mixed_precision', "
-            "'nerve.utils.progbar', 'nerve.utils.operation', 'zipfile', 'json') "
+            "'nerve.utils.progbar', 'nerve.utils.operation', 'zipfile', 'json', 'nerve.scopes', "
+            "'nerve.rematerialization', 'nerve.utils.audio_dataset_utils', 'wave') "
             "if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=str(__import__("pathlib").Path(nerve.__file__).parent.parent))
