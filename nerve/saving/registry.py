@@ -59,7 +59,8 @@ def _lookup(name, custom_objects, kind):
 # nerve's own modules that register built-in classes; imported (a fixed list, never a name taken from a
 # file) the first time a lookup misses, because `import nerve` loads them lazily
 _BUILTIN_MODULES = ("layers", "models", "losses", "metrics", "optimizers", "optimizers.schedules", "initializers",
-                    "regularizers", "constraints", "activations", "callbacks", "generative", "preprocessing")
+                    "regularizers", "constraints", "activations", "callbacks", "generative", "preprocessing",
+                    "utils.feature_space")
 _builtins_loaded = []
 
 

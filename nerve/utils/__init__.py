@@ -35,7 +35,8 @@ _LAZY = {"timeseries_dataset_from_array": "..preprocessing.sequence", "get_file"
          "register_keras_serializable": "..saving", "get_custom_objects": "..saving",
          "custom_object_scope": "..saving", "CustomObjectScope": "..saving",
          "serialize_keras_object": "..saving", "deserialize_keras_object": "..saving",
-         "get_registered_name": "..saving", "get_registered_object": "..saving"}
+         "get_registered_name": "..saving", "get_registered_object": "..saving",
+         "FeatureSpace": ".feature_space"}
 
 __all__ = ["set_random_seed", "to_categorical", "normalize", "pad_sequences", "plot_model", "clear_session",
            "PyDataset", "Sequence", "image_dataset_from_directory", "split_dataset", "pack_x_y_sample_weight",
