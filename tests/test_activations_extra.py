@@ -119,3 +119,10 @@ def test_an_activation_layer_with_glu_halves_the_split_axis_in_a_functional_mode
     assert m.predict(np.ones((3, 8), "float32"), verbose=0).shape == (3, 2)
     j = nerve.layers.Input((6, 5))
     assert tuple(nerve.layers.Activation(functools.partial(nerve.activations.glu, axis=1))(j).shape) == (None, 3, 5)
+
+
+def test_sigmoid_and_silu_of_a_0d_input():
+    """float(keras.ops.sigmoid(predictions[0][0])) as in keras.io's image classification example."""
+    for x in (np.float32(0.3), np.array(0.3), 0.3):
+        assert abs(float(nerve.ops.sigmoid(x)) - 1 / (1 + np.exp(-0.3))) < 1e-6
+        assert abs(float(nerve.ops.silu(x)) - 0.3 / (1 + np.exp(-0.3))) < 1e-6

@@ -345,6 +345,8 @@ class Layer:
             return x
         a = x if backend.is_array(x) else np.asarray(x)
         if a.dtype.kind in "OUS":
+            if self._accepts_strings():  # e.g. a FeatureSpace, or a model whose Input is a string column
+                return a
             raise TypeError(f"{type(self).__name__} '{self.name}': expected numeric input, got an array of dtype "
                             f"{a.dtype}")
         if a.dtype.kind == "f" and self.autocast and a.dtype != np.dtype(self.dtype):
@@ -352,6 +354,10 @@ class Layer:
         elif a.dtype.kind == "b":
             pass
         return Tensor._make(a, None, 0)
+
+    def _accepts_strings(self):
+        """Whether string / object arrays may reach ``call`` unconverted (layers that encode strings say so)."""
+        return False
 
     def _to_device(self, x):
         """Host inputs of a layer whose weights are on the GPU (made under nerve.device("gpu")): arrays and constant

@@ -189,6 +189,10 @@ class Functional(Model):
         raise ValueError(f"Functional '{self.name}': input '{ref.name}' expected rank {rnd} (shape "
                          f"{ref.shape}), got data of shape {tuple(x.shape)}")
 
+    def _accepts_strings(self):
+        """A model with a string (or object) Input takes string columns, as Keras's Input(dtype="string")."""
+        return any(str(t.dtype) in ("string", "object", "str") for t in self._inputs)
+
     def call(self, inputs, training=None, mask=None):
         values = {}
         for ref, x in zip(self._inputs, self._flatten_inputs(inputs)):

@@ -11,9 +11,8 @@ columns come in sorted feature-name order, then the crosses in sorted name order
 
 nerve differences: ``adapt`` reads nerve data (a dict of arrays, an iterable of dict batches such as a
 PyDataset or a list, (dict, labels) pairs) instead of tf.data. ``get_inputs`` gives string features Inputs of
-dtype ``object`` (NumPy has no "string" dtype), and nerve's functional models take numeric data only, so a model
-built on ``get_inputs()`` runs end to end only when every feature is numeric; with string features train on
-``feature_space(data)`` (or on a model from ``get_encoded_features()``) and encode new data the same way.
+dtype ``object`` (NumPy has no "string" dtype); a model with such an Input passes string columns through to the
+FeatureSpace, so ``Model(get_inputs(), outputs)`` runs end to end from raw columns, strings included, as in Keras.
 ``get_config`` carries the adapted state (vocabularies, bin boundaries, normalisation mean/variance), so
 ``FeatureSpace.from_config(fs.get_config())`` is ready to use without ``adapt``; a model holding a FeatureSpace
 saves and loads with it (the saving registry imports this module with nerve's other built-in classes).
@@ -104,6 +103,17 @@ def _needs_state(p):
     if isinstance(p, layers.Discretization):
         return p.bin_boundaries is None
     return False
+
+
+def _probe_value(feature):
+    """One value the feature's preprocessor accepts: the first entry of a lookup's vocabulary (a lookup without
+    OOV indices refuses anything else), else "0" / 0."""
+    get_vocabulary = getattr(feature.preprocessor, "get_vocabulary", None)
+    if get_vocabulary is not None:
+        vocab = [v for v in get_vocabulary(include_special_tokens=False) if v not in ("", "[UNK]", -1)]
+        if vocab:
+            return vocab[0]
+    return "0" if feature.dtype == "string" else 0
 
 
 @register("layers")
@@ -347,10 +357,13 @@ class FeatureSpace(Layer):
     def call(self, inputs):
         return self(inputs)
 
+    def _accepts_strings(self):
+        return True
+
     # ------------------------------------------------------------------ symbolic use
     def _output_specs(self):
         """{name: (width, dtype)} of the encoded columns, found by encoding one example of placeholders."""
-        probe = {n: np.array(["0"] if f.dtype == "string" else [0]) for n, f in self.features.items()}
+        probe = {n: np.array([_probe_value(f)]) for n, f in self.features.items()}
         return {k: (v.shape[-1], str(v.dtype)) for k, v in self._encode(probe).items()}
 
     def _symbolic(self, inputs):

@@ -17,6 +17,8 @@ def _sigmoid(x):
     # constants of x's own dtype: a Python float costs a conversion per ufunc call (NumPy 2)
     half = _HALF.get(x.dtype, 0.5)
     out = np.multiply(x, half)
+    if out.ndim == 0:  # a 0-d input gives a NumPy scalar, which takes no out=
+        return np.tanh(out) * half + half
     np.tanh(out, out=out)
     out *= half
     out += half
