@@ -6,7 +6,6 @@ from .backend import (config, debug_mode, device, enable_grad, floatx, no_grad, 
                       set_random_seed)
 from .autograd import Function, Tensor, gradcheck, tensor
 from .denormals import set_flush_denormal
-from . import ops
 from . import utils
 
 
@@ -16,7 +15,7 @@ def version():
 
 
 # Keras-style submodules and top-level names, imported on first use so that `import nerve` stays fast
-_SUBMODULES = ("models", "layers", "losses", "optimizers", "metrics", "callbacks", "activations", "initializers",
+_SUBMODULES = ("ops", "models", "layers", "losses", "optimizers", "metrics", "callbacks", "activations", "initializers",
                "regularizers", "constraints", "saving", "training", "datasets", "variables",
                "applications", "preprocessing", "inspect", "evaluation", "generative", "wrappers", "integrations",
                "recipes", "random", "tree", "dtype_policies", "mixed_precision")
