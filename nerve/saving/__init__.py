@@ -2,6 +2,7 @@
 
 ``save_model`` / ``load_model`` (``.keras`` archives), ``save_weights`` / ``load_weights``
 (``.weights.npz``), ``save_checkpoint`` / ``load_checkpoint`` / ``restore_checkpoint`` (exact resume).
+``KerasFileEditor``: inspect and edit the weights of a saved file.
 """
 from . import registry
 from .registry import (UnknownObjectError, deserialize, get_registered_name, get_registered_object, register,  # noqa
@@ -11,6 +12,7 @@ from .archive import (CustomObjectScope, custom_object_scope, deserialize_model,
                       save_model, serialize_model)
 from .weights import load_weights, save_weights  # noqa: F401
 from .checkpoint import Checkpoint, load_checkpoint, restore_checkpoint, save_checkpoint  # noqa: F401
+from .file_editor import KerasFileEditor  # noqa: F401
 
 serialize_keras_object = serialize
 deserialize_keras_object = deserialize

@@ -37,15 +37,19 @@ _LAZY = {"timeseries_dataset_from_array": "..preprocessing.sequence", "get_file"
          "serialize_keras_object": "..saving", "deserialize_keras_object": "..saving",
          "get_registered_name": "..saving", "get_registered_object": "..saving",
          "FeatureSpace": ".feature_space"}
+_SUBMODULES = ("bounding_boxes",)  # keras.utils.bounding_boxes, loaded on first use too
 
 __all__ = ["set_random_seed", "to_categorical", "normalize", "pad_sequences", "plot_model", "clear_session",
            "PyDataset", "Sequence", "image_dataset_from_directory", "split_dataset", "pack_x_y_sample_weight",
-           "enable_interactive_logging", "disable_interactive_logging", "is_interactive_logging_enabled", *_LAZY]
+           "enable_interactive_logging", "disable_interactive_logging", "is_interactive_logging_enabled", *_LAZY,
+           *_SUBMODULES]
 
 
 def __getattr__(name):
+    import importlib
+    if name in _SUBMODULES:
+        return importlib.import_module("." + name, __name__)
     if name in _LAZY:
-        import importlib
         return getattr(importlib.import_module(_LAZY[name], __name__), name)
     raise AttributeError(f"module 'nerve.utils' has no attribute {name!r}")
 
