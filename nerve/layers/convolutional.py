@@ -183,36 +183,25 @@ class Conv1D(BaseConv):
         return self._finish(out)
 
 
-@register("layers")
-class Conv2DTranspose(BaseConv):
-    """Transposed 2-D convolution (the gradient of Conv2D w.r.t. its input); kernel (kh, kw, filters, in).
-    Output size per axis (Keras ``deconv_output_length``): valid: n*s + max(k - s, 0); same: n*s; with
-    ``output_padding`` p: (n - 1)*s + k - 2*pad + p, pad = 0 (valid) or k // 2 (same)."""
-
-    rank = 2
+class _Transposed:
+    """What the transposed convolutions share (mixed into a BaseConv of their rank): ``output_padding`` (each
+    entry smaller than the stride), Keras's ``deconv_output_length`` per axis, the config without ``groups``.
+    Output size per axis (ke = (k - 1) d + 1): valid n s + max(ke - s, 0); same n s; with ``output_padding`` q:
+    (n - 1) s + ke - 2 pad + q, pad = 0 (valid) or ke // 2 (same)."""
     transpose = True
 
-    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", output_padding=None,
-                 data_format=None, dilation_rate=(1, 1), activation=None, use_bias=True, **kwargs):
-        super().__init__(filters, kernel_size, strides=strides, padding=padding, data_format=data_format,
-                         dilation_rate=dilation_rate, activation=activation, use_bias=use_bias, **kwargs)
+    def _set_output_padding(self, output_padding):
         if output_padding is not None:
-            output_padding = _tuple(output_padding, 2, "output_padding", self._who(), allow_zero=True)
-            for p, s in zip(output_padding, self.strides):
-                if p >= s:
-                    raise ValueError(f"{self._who()}: argument 'output_padding' {output_padding} must be smaller "
-                                     f"than the strides {self.strides} along each axis")
+            output_padding = _tuple(output_padding, self.rank, "output_padding", self._who(), allow_zero=True)
+            if any(q >= s for q, s in zip(output_padding, self.strides)):
+                raise ValueError(f"{self._who()}: argument 'output_padding' {output_padding} must be smaller than "
+                                 f"the strides {self.strides} along each axis")
         self.output_padding = output_padding
 
-    def call(self, inputs):
-        out = Conv2DTransposeFn.apply(inputs, self.kernel, self.bias, strides=self.strides, padding=self.padding,
-                                      output_padding=self.output_padding, dilation=self.dilation_rate)
-        return self.activation(out)
-
     def compute_output_shape(self, input_shape):
-        op = self.output_padding or (None, None)
-        dims = [None if n is None else deconv_len(n, k, s, d, self.padding, p)
-                for n, k, s, d, p in zip(input_shape[1:3], self.kernel_size, self.strides, self.dilation_rate, op)]
+        op = self.output_padding or (None,) * self.rank
+        dims = [None if n is None else deconv_len(n, k, s, d, self.padding, q) for n, k, s, d, q in
+                zip(input_shape[1:1 + self.rank], self.kernel_size, self.strides, self.dilation_rate, op)]
         return (input_shape[0],) + tuple(dims) + (self.filters,)
 
     def get_config(self):
@@ -220,6 +209,24 @@ class Conv2DTranspose(BaseConv):
         cfg.pop("groups")
         cfg["output_padding"] = None if self.output_padding is None else list(self.output_padding)
         return cfg
+
+
+@register("layers")
+class Conv2DTranspose(_Transposed, BaseConv):
+    """Transposed 2-D convolution (the gradient of Conv2D w.r.t. its input); kernel (kh, kw, filters, in)."""
+
+    rank = 2
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", output_padding=None,
+                 data_format=None, dilation_rate=(1, 1), activation=None, use_bias=True, **kwargs):
+        super().__init__(filters, kernel_size, strides=strides, padding=padding, data_format=data_format,
+                         dilation_rate=dilation_rate, activation=activation, use_bias=use_bias, **kwargs)
+        self._set_output_padding(output_padding)
+
+    def call(self, inputs):
+        out = Conv2DTransposeFn.apply(inputs, self.kernel, self.bias, strides=self.strides, padding=self.padding,
+                                      output_padding=self.output_padding, dilation=self.dilation_rate)
+        return self.activation(out)
 
 
 Convolution1D, Convolution2D, Convolution2DTranspose = Conv1D, Conv2D, Conv2DTranspose

@@ -14,10 +14,10 @@ import itertools
 import numpy as np
 
 from .. import activations, constraints, initializers, ops, regularizers
-from ..autograd.ops.conv import Conv2DTransposeFn, conv_out_len, deconv_len
+from ..autograd.ops.conv import Conv2DTransposeFn, conv_out_len
 from ..autograd.ops.nn import FUSED_ACTIVATIONS, DenseFn
 from ..saving.registry import register, serialize
-from .convolutional import BaseConv, _tuple, check_data_format, check_padding
+from .convolutional import BaseConv, _Transposed, _tuple, check_data_format, check_padding
 from .layer import InputSpec, Layer
 
 
@@ -229,24 +229,17 @@ class SeparableConv1D(_SeparableConv):
 
 
 @register("layers")
-class Conv1DTranspose(BaseConv):
-    """Transposed 1-D convolution (the gradient of Conv1D w.r.t. its input); kernel (k, filters, in).
-    Output length (Keras ``deconv_output_length``, ke = (k - 1) d + 1): valid n s + max(ke - s, 0);
-    same n s; with ``output_padding`` p: (n - 1) s + ke - 2 pad + p, pad = 0 (valid) or ke // 2 (same)."""
+class Conv1DTranspose(_Transposed, BaseConv):
+    """Transposed 1-D convolution (the gradient of Conv1D w.r.t. its input); kernel (k, filters, in), computed
+    as a transposed 2-D convolution over a height of 1 (output lengths: convolutional._Transposed)."""
 
     rank = 1
-    transpose = True
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", output_padding=None, data_format=None,
                  dilation_rate=1, activation=None, use_bias=True, **kwargs):
         super().__init__(filters, kernel_size, strides=strides, padding=padding, data_format=data_format,
                          dilation_rate=dilation_rate, activation=activation, use_bias=use_bias, **kwargs)
-        if output_padding is not None:
-            output_padding = _tuple(output_padding, 1, "output_padding", self._who(), allow_zero=True)
-            if output_padding[0] >= self.strides[0]:
-                raise ValueError(f"{self._who()}: argument 'output_padding' {output_padding} must be smaller "
-                                 f"than the strides {self.strides}")
-        self.output_padding = output_padding
+        self._set_output_padding(output_padding)
 
     def call(self, inputs):
         n, steps, c = inputs.shape  # (N, L, C) -> (N, 1, L, C), kernel (k, F, C) -> (1, k, F, C)
@@ -256,18 +249,6 @@ class Conv1DTranspose(BaseConv):
         out = Conv2DTransposeFn.apply(x4, w4, self.bias, strides=(1,) + self.strides, padding=self.padding,
                                       output_padding=op, dilation=(1,) + self.dilation_rate)
         return self.activation(ops.reshape(out, (n, out.shape[2], self.filters)))
-
-    def compute_output_shape(self, input_shape):
-        (k,), (s,), (d,) = self.kernel_size, self.strides, self.dilation_rate
-        n = input_shape[1]
-        p = None if self.output_padding is None else self.output_padding[0]
-        return (input_shape[0], None if n is None else deconv_len(n, k, s, d, self.padding, p), self.filters)
-
-    def get_config(self):
-        cfg = super().get_config()
-        cfg.pop("groups")
-        cfg["output_padding"] = None if self.output_padding is None else list(self.output_padding)
-        return cfg
 
 
 SeparableConvolution1D, SeparableConvolution2D, Convolution1DTranspose = SeparableConv1D, SeparableConv2D, \

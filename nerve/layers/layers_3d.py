@@ -9,9 +9,8 @@ shapes and configs are written there for any rank) and the kernels of ``nerve.au
   pooling:          max / mean over pool_size windows (mean over the real elements with padding='same')
 """
 from ..autograd.ops.conv3d import AvgPool3DFn, Conv3DFn, Conv3DTransposeFn, MaxPool3DFn
-from ..autograd.ops.conv import deconv_len
 from ..saving.registry import register
-from .convolutional import BaseConv, _tuple, check_data_format
+from .convolutional import BaseConv, _Transposed, check_data_format
 from .pooling import BaseGlobalPooling, BasePooling
 from .spatial import Cropping2D, SpatialDropout2D, UpSampling2D, ZeroPadding2D, _pairs
 
@@ -42,40 +41,19 @@ class Conv3D(_BaseConv3D):
 
 
 @register("layers")
-class Conv3DTranspose(_BaseConv3D):
-    """Transposed 3-D convolution; kernel (kd, kh, kw, filters, in). Output size per axis (Keras
-    ``deconv_output_length``, ke = (k - 1) d + 1): valid n s + max(ke - s, 0); same n s; with ``output_padding``
-    q: (n - 1) s + ke - 2 pad + q, pad = 0 (valid) or ke // 2 (same)."""
-
-    transpose = True
+class Conv3DTranspose(_Transposed, _BaseConv3D):
+    """Transposed 3-D convolution; kernel (kd, kh, kw, filters, in) (output sizes: convolutional._Transposed)."""
 
     def __init__(self, filters, kernel_size, strides=(1, 1, 1), padding="valid", data_format=None,
                  output_padding=None, dilation_rate=(1, 1, 1), activation=None, use_bias=True, **kwargs):
         super().__init__(filters, kernel_size, strides=strides, padding=padding, data_format=data_format,
                          dilation_rate=dilation_rate, activation=activation, use_bias=use_bias, **kwargs)
-        if output_padding is not None:
-            output_padding = _tuple(output_padding, 3, "output_padding", self._who(), allow_zero=True)
-            if any(q >= s for q, s in zip(output_padding, self.strides)):
-                raise ValueError(f"{self._who()}: argument 'output_padding' {output_padding} must be smaller than "
-                                 f"the strides {self.strides} along each axis")
-        self.output_padding = output_padding
+        self._set_output_padding(output_padding)
 
     def call(self, inputs):
         out = Conv3DTransposeFn.apply(inputs, self.kernel, self.bias, strides=self.strides, padding=self.padding,
                                       output_padding=self.output_padding, dilation=self.dilation_rate)
         return self.activation(out)
-
-    def compute_output_shape(self, input_shape):
-        op = self.output_padding or (None,) * 3
-        dims = [None if n is None else deconv_len(n, k, s, d, self.padding, q)
-                for n, k, s, d, q in zip(input_shape[1:4], self.kernel_size, self.strides, self.dilation_rate, op)]
-        return (input_shape[0],) + tuple(dims) + (self.filters,)
-
-    def get_config(self):
-        cfg = super().get_config()
-        cfg.pop("groups")
-        cfg["output_padding"] = None if self.output_padding is None else list(self.output_padding)
-        return cfg
 
 
 # ----------------------------------------------------------------------------------------- pooling
