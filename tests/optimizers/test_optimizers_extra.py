@@ -24,6 +24,7 @@ from nerve.variables import Variable
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import fakecupy  # noqa: E402
+from optimizer_checks import resume_from_state, run  # noqa: E402
 
 STEPS = 5
 SHAPES = [(3, 2), (2,), (2, 2, 3)]  # a matrix, a vector and a rank-3 tensor (Adafactor factors the last two axes)
@@ -40,10 +41,6 @@ def _variables(w0):
     return [Variable(w.copy(), name=f"layer/w{i}") for i, w in enumerate(w0)]
 
 
-def _run(opt, vs, grads):
-    for gs in grads:
-        opt.apply(gs, vs)
-    return vs
 
 
 # ------------------------------------------------------------------ golden values from Keras 3.15.1
@@ -126,7 +123,7 @@ KERAS_GOLDEN = {
 def test_matches_keras_golden_values(case):
     seed, make = CASES[case]
     w0, grads = _problem(seed)
-    vs = _run(make(), _variables(w0), grads)
+    vs = run(make(), _variables(w0), grads)
     for v, want in zip(vs, KERAS_GOLDEN[case]):
         assert v.data.dtype == np.float32
         np.testing.assert_allclose(v.data.ravel(), want, rtol=2e-5, atol=1e-6)
@@ -220,7 +217,7 @@ HAND = {
 def test_matches_the_formulas_by_hand(name):
     make, rule, lr_at = HAND[name]
     w0, grads = _problem(seed=len(name), steps=12)
-    vs = _run(make(), _variables(w0), grads)
+    vs = run(make(), _variables(w0), grads)
     for v, ref in zip(vs, run_hand(rule, w0, grads, lr_at)):
         np.testing.assert_allclose(v.data, ref, rtol=1e-4, atol=1e-5)
 
@@ -230,7 +227,7 @@ def test_adafactor_matches_torch_without_weight_decay():
     # nonzero gradients); it applies weight decay differently (after computing α_t), so none here
     w0, grads = _problem(seed=7, steps=8, shapes=SHAPES + [(4, 5)])
     for lr in (0.01, 0.5):
-        ours = _run(optimizers.Adafactor(lr), _variables(w0), grads)
+        ours = run(optimizers.Adafactor(lr), _variables(w0), grads)
         ps = [torch.nn.Parameter(torch.tensor(w)) for w in w0]
         opt = torch.optim.Adafactor(ps, lr=lr, eps=(None, 1e-3))
         for gs in grads:
@@ -251,7 +248,7 @@ def test_ftrl_l1_gives_exact_zeros():
 
 def test_lion_moves_every_weight_by_the_learning_rate():
     w0, grads = _problem(seed=3)
-    vs = _run(optimizers.Lion(0.01), _variables(w0), grads[:3])
+    vs = run(optimizers.Lion(0.01), _variables(w0), grads[:3])
     for v, w in zip(vs, w0):
         steps = np.abs(v.data - w)
         assert np.all(np.isin(np.round(steps / 0.01), [1.0, 3.0])), steps  # ±α per step: 3α or α after 3 steps
@@ -292,7 +289,7 @@ EMA_AVERAGES = [
 def test_ema_matches_keras():
     w0, grads = _problem(seed=42)
     opt = optimizers.Lion(0.01, use_ema=True, ema_momentum=0.9, ema_overwrite_frequency=3)
-    vs = _run(opt, _variables(w0), grads)
+    vs = run(opt, _variables(w0), grads)
     for v, avg, want_w, want_avg in zip(vs, opt._ema_averages, EMA_WEIGHTS, EMA_AVERAGES):
         np.testing.assert_allclose(v.data.ravel(), want_w, rtol=1e-6, atol=1e-7)
         np.testing.assert_allclose(avg.ravel(), want_avg, rtol=1e-6, atol=1e-7)
@@ -492,21 +489,7 @@ def test_state_round_trip_is_bit_identical(name, restore):
     if name == "loss_scale":  # skipped steps and a shrunk scale are part of the state too
         grads[1][0][0, 0] = np.inf
         grads[5][1][0] = np.nan
-    vs = _variables(w0)
-    opt = ALL[name]()
-    _run(opt, vs, grads[:4])
-    state, arrays = opt.get_state()
-    state = json.loads(json.dumps(state))                       # JSON-friendly
-    arrays = {k: np.array(a) for k, a in arrays.items()}
-    saved_w = [v.data.copy() for v in vs]
-    _run(opt, vs, grads[4:])
-    fresh = _variables(saved_w)
-    opt2 = optimizers.deserialize(json.loads(json.dumps(optimizers.serialize(opt))))
-    if restore == "pending":
-        opt2.set_state(state, arrays)                           # restored when the first apply builds it
-    else:
-        opt2.set_state(state, arrays, variables=fresh)
-    _run(opt2, fresh, grads[4:])
+    opt, opt2, vs, fresh = resume_from_state(ALL[name](), _variables, w0, grads, restore)
     for a, b in zip(vs, fresh):
         assert np.array_equal(a.data, b.data)
     assert opt2.iterations == opt.iterations and opt2.learning_rate == opt.learning_rate
@@ -562,12 +545,12 @@ def test_updates_on_the_device_match_the_cpu(cp, name):
     if name == "loss_scale":
         grads[2][2][1, 0, 0] = np.inf
     ref_opt = DEVICE[name]()
-    ref = _run(ref_opt, _variables(w0), grads)
+    ref = run(ref_opt, _variables(w0), grads)
     opt = DEVICE[name]()
     with nerve.device("gpu"):
         vs = _variables(w0)
     assert all(isinstance(v.data, cp.ndarray) for v in vs)
-    _run(opt, vs, [[cp.asarray(g) for g in gs] for gs in grads])
+    run(opt, vs, [[cp.asarray(g) for g in gs] for gs in grads])
     assert opt.variables and all(isinstance(s, cp.ndarray) for s in opt.variables)
     _, arrays = opt.get_state()
     _, ref_arrays = ref_opt.get_state()

@@ -26,6 +26,7 @@ from nerve.variables import Variable
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import fakecupy  # noqa: E402
+from optimizer_checks import resume_from_state, run  # noqa: E402
 
 STEPS = 5
 SHAPES = [(3, 2), (2,), (2, 2, 3), (4, 3), (2, 5)]
@@ -43,10 +44,6 @@ def _variables(w0):
     return [Variable(w.copy(), name=p) for w, p in zip(w0, PATHS)]
 
 
-def _run(opt, vs, grads):
-    for gs in grads:
-        opt.apply(gs, vs)
-    return vs
 
 
 # ------------------------------------------------------------------ golden values from Keras 3.15.1
@@ -135,7 +132,7 @@ KERAS_GOLDEN = {
 def test_matches_keras_golden_values(case):
     seed, make = CASES[case]
     w0, grads = _problem(seed)
-    vs = _run(make(), _variables(w0), grads)
+    vs = run(make(), _variables(w0), grads)
     for v, want in zip(vs, KERAS_GOLDEN[case]):
         assert v.data.dtype == np.float32
         np.testing.assert_allclose(v.data.ravel(), want, rtol=2e-5, atol=1e-6)
@@ -185,7 +182,7 @@ def _schedule_free64(w0, grads, lr=0.05, b1=0.9, b2=0.999, eps=1e-8, warmup=4):
 
 def test_muon_matches_the_formulas_by_hand():
     w0, grads = _problem(seed=30, steps=12)
-    vs = _run(optimizers.Muon(0.02), _variables(w0), grads)
+    vs = run(optimizers.Muon(0.02), _variables(w0), grads)
     for v, want in zip(vs, _muon64(w0, grads)):
         np.testing.assert_allclose(v.data, want, rtol=1e-4, atol=2e-5)
 
@@ -193,7 +190,7 @@ def test_muon_matches_the_formulas_by_hand():
 def test_schedule_free_matches_the_paper_and_keeps_x_implicit():
     w0, grads = _problem(seed=31, steps=20)
     opt = optimizers.ScheduleFreeAdamW(0.05, warmup_steps=4)
-    vs = _run(opt, _variables(w0), grads)
+    vs = run(opt, _variables(w0), grads)
     ys, zs, xs = _schedule_free64(w0, grads)
     for i, v in enumerate(vs):
         np.testing.assert_allclose(v.data, ys[i], rtol=1e-5, atol=1e-6)
@@ -226,7 +223,7 @@ def test_muon_uses_adam_where_keras_does():
                          ({"exclude_layers": ["^head", "w0$"]}, {"layer/w0", "layer/w1", "layer/w2",
                                                                 "embedding/embeddings", "head/w4"})]:
         opt = optimizers.Muon(**kwargs)
-        _run(opt, _variables(w0), grads)
+        run(opt, _variables(w0), grads)
         _, arrays = opt.get_state()
         assert {k.rpartition("/")[0] for k in arrays if k.endswith("/velocity")} == adam
         assert {k.rpartition("/")[0] for k in arrays if k.endswith("/momentum")} == set(PATHS)
@@ -291,11 +288,11 @@ def test_multi_optimizer_updates_each_group_like_its_optimizer():
     multi = optimizers.MultiOptimizer(OptimizerMap(optimizers.SGD(0.1, momentum=0.9),
                                                    {k: f() for k, f in make.items()}), loss_scale_factor=4.0)
     vs = _variables(w0)
-    _run(multi, vs, [[4.0 * g for g in gs] for gs in grads])     # the inner optimizers unscale
+    run(multi, vs, [[4.0 * g for g in gs] for gs in grads])     # the inner optimizers unscale
     groups = [([0, 1, 2], make["layer/.*"]()), ([4], make["head/w4"]()),
               ([3], optimizers.SGD(0.1, momentum=0.9))]
     for idx, opt in groups:
-        ref = _run(opt, [_variables(w0)[i] for i in idx], [[gs[i] for i in idx] for gs in grads])
+        ref = run(opt, [_variables(w0)[i] for i in idx], [[gs[i] for i in idx] for gs in grads])
         for i, r in zip(idx, ref):
             np.testing.assert_array_equal(vs[i].data, r.data)
     assert multi.iterations == STEPS and [o.iterations for o in multi.optimizers] == [STEPS] * 3
@@ -339,7 +336,7 @@ def test_multi_optimizer_finalizes_ema_per_optimizer():
     ema, plain = optimizers.SGD(0.1, use_ema=True), optimizers.SGD(0.1)
     multi = optimizers.MultiOptimizer(OptimizerMap(plain, {"layer/w0": ema}))
     w0, grads = _problem(seed=9, steps=3)
-    vs = _run(multi, _variables(w0), grads)
+    vs = run(multi, _variables(w0), grads)
     averages = ema._ema_averages[0].copy()
     others = [v.data.copy() for v in vs[1:]]
     multi.finalize_variable_values(vs)
@@ -455,21 +452,7 @@ def test_config_round_trip(name):
 @pytest.mark.parametrize("restore", ["pending", "with_variables"])
 def test_state_round_trip_is_bit_identical(name, restore):
     w0, grads = _problem(seed=1, steps=8)
-    vs = _variables(w0)
-    opt = ALL[name]()
-    _run(opt, vs, grads[:4])
-    state, arrays = opt.get_state()
-    state = json.loads(json.dumps(state))                       # JSON-friendly
-    arrays = {k: np.array(a) for k, a in arrays.items()}
-    saved_w = [v.data.copy() for v in vs]
-    _run(opt, vs, grads[4:])
-    fresh = _variables(saved_w)
-    opt2 = optimizers.deserialize(json.loads(json.dumps(optimizers.serialize(opt))))
-    if restore == "pending":
-        opt2.set_state(state, arrays)                           # restored when the first apply builds it
-    else:
-        opt2.set_state(state, arrays, variables=fresh)
-    _run(opt2, fresh, grads[4:])
+    opt, opt2, vs, fresh = resume_from_state(ALL[name](), _variables, w0, grads, restore)
     for a, b in zip(vs, fresh):
         assert np.array_equal(a.data, b.data)
     assert opt2.iterations == opt.iterations
@@ -481,7 +464,7 @@ def test_state_round_trip_is_bit_identical(name, restore):
 def test_multi_optimizer_state_errors():
     w0, grads = _problem(seed=2, steps=1)
     opt = ALL["multi"]()
-    _run(opt, _variables(w0), grads)
+    run(opt, _variables(w0), grads)
     state, arrays = opt.get_state()
     key = next(k for k in arrays if k.startswith("head/w4/"))
     with pytest.raises(ValueError, match="no slot"):
@@ -531,12 +514,12 @@ def cp():
 def test_updates_on_the_device_match_the_cpu(cp, name):
     w0, grads = _problem(seed=5, steps=6)
     ref_opt = DEVICE[name]()
-    ref = _run(ref_opt, _variables(w0), grads)
+    ref = run(ref_opt, _variables(w0), grads)
     opt = DEVICE[name]()
     with nerve.device("gpu"):
         vs = _variables(w0)
     assert all(isinstance(v.data, cp.ndarray) for v in vs)
-    _run(opt, vs, [[cp.asarray(g) for g in gs] for gs in grads])
+    run(opt, vs, [[cp.asarray(g) for g in gs] for gs in grads])
     assert opt.variables and all(isinstance(s, cp.ndarray) for s in opt.variables)
     _, arrays = opt.get_state()
     _, ref_arrays = ref_opt.get_state()
