@@ -9,6 +9,7 @@ from nerve import optimizers
 from nerve.autograd.tensor import Tensor
 from nerve.optimizers import schedules
 from nerve.variables import Variable
+from optimizer_checks import resume_from_state
 
 
 def _vars(*arrays):
@@ -193,32 +194,15 @@ ALL = {
 }
 
 
-def _run(opt, vs, grads):
-    for gs in grads:
-        opt.apply(gs, vs)
-
-
 @pytest.mark.parametrize("name", sorted(ALL))
 @pytest.mark.parametrize("restore", ["pending", "with_variables"])
 def test_state_round_trip_is_bit_identical(name, restore):
     rng = np.random.default_rng(1)
     w0 = [rng.normal(size=(3, 2)).astype(np.float32), rng.normal(size=(2,)).astype(np.float32)]
     grads = [[rng.normal(size=w.shape).astype(np.float32) for w in w0] for _ in range(8)]
-    vs = [Variable(w.copy(), name=f"layer/w{i}") for i, w in enumerate(w0)]
-    opt = ALL[name]()
-    _run(opt, vs, grads[:4])
-    state, arrays = opt.get_state()
-    state = json.loads(json.dumps(state))                       # JSON-friendly
-    arrays = {k: np.array(a) for k, a in arrays.items()}
-    saved_w = [v.data.copy() for v in vs]
-    _run(opt, vs, grads[4:])
-    fresh = [Variable(w.copy(), name=f"layer/w{i}") for i, w in enumerate(saved_w)]
-    opt2 = optimizers.deserialize(json.loads(json.dumps(optimizers.serialize(opt))))
-    if restore == "pending":
-        opt2.set_state(state, arrays)                           # restored when the first apply builds it
-    else:
-        opt2.set_state(state, arrays, variables=fresh)
-    _run(opt2, fresh, grads[4:])
+    opt, opt2, vs, fresh = resume_from_state(
+        ALL[name](), lambda ws: [Variable(w.copy(), name=f"layer/w{i}") for i, w in enumerate(ws)], w0, grads, restore)
+    arrays = opt.get_state()[1]
     for a, b in zip(vs, fresh):
         assert np.array_equal(a.data, b.data)
     assert opt2.iterations == opt.iterations and opt2.learning_rate == opt.learning_rate
