@@ -15,23 +15,28 @@ from ..saving.registry import register, serialize
 from .layer import InputSpec, Layer
 
 
-def _axes_list(axis, who, name):
+def _axes_list(axis, who, allow_list=True):
+    """An int axis, or (``allow_list``) a non-empty list / tuple of int axes; ``who`` names the layer."""
     if isinstance(axis, (int, np.integer)) and not isinstance(axis, bool):
         return [int(axis)]
-    if isinstance(axis, (list, tuple)) and axis and all(isinstance(a, (int, np.integer)) for a in axis):
+    if allow_list and isinstance(axis, (list, tuple)) and axis and \
+            all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in axis):
         return [int(a) for a in axis]
-    raise TypeError(f"{who} '{name}': argument 'axis' expected an int or a list of ints, got {axis!r}")
+    want = "an int or a list of ints" if allow_list else "an int"
+    raise TypeError(f"{who}: argument 'axis' expected {want}, got {axis!r}")
 
 
-def _norm_axes(axes, ndim, who, name, shape):
+def _norm_axes(axes, shape, who):
+    """Axes in [-rank, rank) -> sorted non-negative axes of an input of ``shape``."""
+    nd = len(shape)
     out = []
     for a in axes:
-        if not -ndim <= a < ndim:
-            raise ValueError(f"{who} '{name}': argument 'axis' {a} is out of range for an input of shape "
-                             f"{tuple(shape)} (rank {ndim})")
-        out.append(a % ndim)
+        if not -nd <= a < nd:
+            raise ValueError(f"{who}: argument 'axis' {a} is out of range for an input of shape {tuple(shape)} "
+                             f"(rank {nd})")
+        out.append(a % nd)
     if len(set(out)) != len(out):
-        raise ValueError(f"{who} '{name}': argument 'axis' has duplicate axes {axes}")
+        raise ValueError(f"{who}: argument 'axis' has duplicate axes {axes} for an input of rank {nd}")
     return sorted(out)
 
 
@@ -41,7 +46,7 @@ class _NormBase(Layer):
     def _setup(self, axis, epsilon, center, scale, beta_initializer, gamma_initializer, beta_regularizer,
                gamma_regularizer, beta_constraint, gamma_constraint):
         who = type(self).__name__
-        self._axes_arg = _axes_list(axis, who, self.name)
+        self._axes_arg = _axes_list(axis, f"{who} '{self.name}'")
         self.axis = axis if isinstance(axis, int) else list(self._axes_arg)
         if not isinstance(epsilon, (int, float)) or epsilon < 0:
             raise ValueError(f"{who} '{self.name}': argument 'epsilon' expected a non-negative float, got {epsilon!r}")
@@ -60,7 +65,7 @@ class _NormBase(Layer):
         center = self.center if center is None else center
         who = type(self).__name__
         ndim = len(input_shape)
-        self._axes = _norm_axes(self._axes_arg, ndim, who, self.name, input_shape)
+        self._axes = _norm_axes(self._axes_arg, input_shape, f"{who} '{self.name}'")
         for a in self._axes:
             if input_shape[a] is None:
                 raise ValueError(f"{who} '{self.name}': axis {a} of the input must have a known size, got input "

@@ -21,35 +21,9 @@ from .. import backend, initializers, ops
 from ..autograd.ops.nn_functional import moments
 from ..saving.registry import register
 from .layer import InputSpec, Layer
-from .normalization import _NormBase
+from .normalization import _NormBase, _axes_list, _norm_axes
 from .regularization import _rate, _Stochastic
 from .wrappers import Wrapper
-
-
-def _int_axes(axis, who, allow_list=True):
-    """An int axis, or (``allow_list``) a non-empty list / tuple of int axes."""
-    ok_int = isinstance(axis, (int, np.integer)) and not isinstance(axis, bool)
-    if ok_int:
-        return [int(axis)]
-    if allow_list and isinstance(axis, (list, tuple)) and axis and \
-            all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in axis):
-        return [int(a) for a in axis]
-    want = "an int or a list of ints" if allow_list else "an int"
-    raise TypeError(f"{who}: argument 'axis' expected {want}, got {axis!r}")
-
-
-def _resolve_axes(axes, shape, who):
-    """Axes in [-rank, rank) -> sorted non-negative axes; the batch axis 0 is not a feature axis."""
-    nd = len(shape)
-    out = []
-    for a in axes:
-        if not -nd <= a < nd:
-            raise ValueError(f"{who}: argument 'axis' {a} is out of range for an input of shape {tuple(shape)} "
-                             f"(rank {nd})")
-        out.append(a % nd)
-    if len(set(out)) != len(out):
-        raise ValueError(f"{who}: argument 'axis' has duplicate axes {axes} for an input of rank {nd}")
-    return sorted(out)
 
 
 @register("layers")
@@ -68,12 +42,12 @@ class GroupNormalization(_NormBase):
         self.groups = int(groups)
         if isinstance(epsilon, bool):
             raise ValueError(f"{who}: argument 'epsilon' expected a non-negative float, got {epsilon!r}")
-        self._setup(_int_axes(axis, who, allow_list=False)[0], epsilon, center, scale, beta_initializer,
+        self._setup(_axes_list(axis, who, allow_list=False)[0], epsilon, center, scale, beta_initializer,
                     gamma_initializer, beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint)
 
     def build(self, input_shape):
         who = f"GroupNormalization '{self.name}'"
-        (ax,) = _resolve_axes([self.axis], input_shape, who)
+        (ax,) = _norm_axes([self.axis], input_shape, who)
         if ax == 0:
             raise ValueError(f"{who}: argument 'axis' must not be the batch axis 0, got axis={self.axis} for an "
                              f"input of shape {tuple(input_shape)}")
@@ -118,19 +92,19 @@ class UnitNormalization(Layer):
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
-        axes = _int_axes(axis, f"UnitNormalization '{self.name}'")
+        axes = _axes_list(axis, f"UnitNormalization '{self.name}'")
         self.axis = axes[0] if isinstance(axis, (int, np.integer)) else axes
         self.supports_masking = True
 
     def build(self, input_shape):
-        self._axes = tuple(_resolve_axes(_int_axes(self.axis, ""), input_shape, f"UnitNormalization '{self.name}'"))
+        self._axes = tuple(_norm_axes(_axes_list(self.axis, ""), input_shape, f"UnitNormalization '{self.name}'"))
         self.built = True
 
     def call(self, inputs):
         return ops.normalize(inputs, axis=self._axes, order=2, epsilon=1e-12)
 
     def compute_output_shape(self, input_shape):
-        _resolve_axes(_int_axes(self.axis, ""), input_shape, f"UnitNormalization '{self.name}'")
+        _norm_axes(_axes_list(self.axis, ""), input_shape, f"UnitNormalization '{self.name}'")
         return tuple(input_shape)
 
     def get_config(self):
@@ -147,7 +121,7 @@ class RMSNormalization(Layer):
     def __init__(self, axis=-1, epsilon=1e-6, **kwargs):
         super().__init__(**kwargs)
         who = f"RMSNormalization '{self.name}'"
-        axes = _int_axes(axis, who)
+        axes = _axes_list(axis, who)
         self.axis = axes[0] if isinstance(axis, (int, np.integer)) else axes
         if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or epsilon < 0:
             raise ValueError(f"{who}: argument 'epsilon' expected a non-negative float, got {epsilon!r}")
@@ -155,7 +129,7 @@ class RMSNormalization(Layer):
 
     def build(self, input_shape):
         who = f"RMSNormalization '{self.name}'"
-        axes = _resolve_axes(_int_axes(self.axis, who), input_shape, who)
+        axes = _norm_axes(_axes_list(self.axis, who), input_shape, who)
         for a in axes:
             if input_shape[a] is None:
                 raise ValueError(f"{who}: axis {a} of the input must have a known size, got shape "
@@ -173,7 +147,7 @@ class RMSNormalization(Layer):
 
     def compute_output_shape(self, input_shape):
         who = f"RMSNormalization '{self.name}'"
-        _resolve_axes(_int_axes(self.axis, who), input_shape, who)
+        _norm_axes(_axes_list(self.axis, who), input_shape, who)
         return tuple(input_shape)
 
     def get_config(self):
