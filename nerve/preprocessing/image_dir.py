@@ -1,57 +1,16 @@
-"""Images from files (Pillow, optional): ``load_img``, ``img_to_array``, ``array_to_img`` and the
-``ImageDataGenerator.flow_from_directory`` iterator (one sub-folder per class, classes sorted by name,
-as Keras; seed-002 §2.5 cats vs dogs)."""
+"""The ``ImageDataGenerator.flow_from_directory`` iterator (one sub-folder per class, classes sorted by name,
+as Keras; seed-002 §2.5 cats vs dogs). Images are read with ``nerve.utils``' ``load_img`` / ``img_to_array``
+(Pillow, optional), re-exported here for ``keras.preprocessing.image``'s names."""
 import os
 
 import numpy as np
 
 from .. import backend
+from ..utils.image_utils import array_to_img, img_to_array, load_img  # noqa: F401 - keras.preprocessing.image names
 from .image import BatchIterator
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".tif", ".tiff", ".gif")
 CLASS_MODES = ("categorical", "binary", "sparse", "input", None)
-
-
-def _pil():
-    try:
-        from PIL import Image
-    except ImportError:
-        raise ImportError("nerve.preprocessing.image: reading image files needs Pillow (pip install pillow)") \
-            from None
-    return Image
-
-
-def load_img(path, color_mode="rgb", target_size=None, interpolation="nearest"):
-    """A PIL image, converted to 'grayscale' / 'rgb' / 'rgba' and resized to target_size (rows, cols)."""
-    image = _pil()
-    modes = {"grayscale": "L", "rgb": "RGB", "rgba": "RGBA"}
-    if color_mode not in modes:
-        raise ValueError(f"load_img: argument 'color_mode' expected one of {sorted(modes)}, got {color_mode!r}")
-    img = image.open(path)
-    img = img.convert(modes[color_mode]) if img.mode != modes[color_mode] else img
-    if target_size is not None:
-        size = (int(target_size[1]), int(target_size[0]))
-        if img.size != size:
-            methods = {"nearest": image.NEAREST, "bilinear": image.BILINEAR, "bicubic": image.BICUBIC}
-            img = img.resize(size, methods.get(interpolation, image.NEAREST))
-    return img
-
-
-def img_to_array(img, dtype=None):
-    """PIL image -> (rows, cols, channels) float array."""
-    x = np.asarray(img, dtype=dtype or backend.floatx())
-    return x[..., None] if x.ndim == 2 else x
-
-
-def array_to_img(x, scale=True):
-    """(rows, cols, channels) array -> PIL image (scaled to 0..255 when ``scale``)."""
-    image = _pil()
-    x = np.asarray(x, dtype="float64")
-    if scale:
-        x = x - x.min()
-        x = x / x.max() * 255 if x.max() > 0 else x
-    x = np.clip(x, 0, 255).astype("uint8")
-    return image.fromarray(x[..., 0] if x.shape[-1] == 1 else x)
 
 
 class DirectoryIterator(BatchIterator):

@@ -102,8 +102,8 @@ class ImageFolderDataset(FolderDataset):
     _stack = staticmethod(np.stack)
 
     def _load(self, path):
-        from ..preprocessing.image_dir import _pil, img_to_array
-        image = _pil()
+        from .image_utils import _pil, img_to_array
+        image = _pil("image_dataset_from_directory")
         img = image.open(path)
         modes = {"grayscale": "L", "rgb": "RGB", "rgba": "RGBA"}
         img = img.convert(modes[self.color_mode]) if img.mode != modes[self.color_mode] else img
