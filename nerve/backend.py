@@ -168,7 +168,7 @@ class Config:
         self._max_steps_per_epoch = _check_cap("set_max_steps_per_epoch", "max_steps_per_epoch",
                                                max_steps_per_epoch)
 
-    # the global dtype policy: nerve's layers take floatx() when they have no dtype, so the policy is floatx()
+    # the global dtype policy: floatx(), or a mixed policy that layers created afterwards take (dtype_policies.py)
     @staticmethod
     def dtype_policy():
         """The global ``DTypePolicy``: ``DTypePolicy(floatx())``."""
@@ -177,8 +177,8 @@ class Config:
 
     @staticmethod
     def set_dtype_policy(policy):
-        """Set the global policy ('float32', 'float64', ... or a DTypePolicy); this sets floatx. Mixed
-        precision ('mixed_float16', 'mixed_bfloat16') raises NotImplementedError."""
+        """Set the global policy ('float32', 'float64', 'mixed_float16' or a DTypePolicy): a float one sets floatx,
+        'mixed_float16' makes layers created afterwards compute in float16 with float32 variables."""
         from .dtype_policies import set_dtype_policy
         set_dtype_policy(policy)
 

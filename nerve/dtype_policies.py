@@ -1,42 +1,44 @@
 """``nerve.dtype_policies`` (Keras 3's ``keras.dtype_policies``): a layer's compute and variable dtype.
 
-nerve computes and stores variables in one dtype, so a policy is a float dtype name ('float32', 'float64',
-'float16'): ``DTypePolicy("float64").compute_dtype == .variable_dtype == "float64"``, and a policy passed as a
-layer's ``dtype`` gives that layer its dtype. The global policy is ``floatx()`` (what layers without a dtype
-use): ``set_dtype_policy("float64")`` sets floatx to 'float64'. Mixed precision ('mixed_float16',
-'mixed_bfloat16': float16 compute, float32 variables, loss scaling) is not supported yet and raises
-NotImplementedError rather than running in full precision under a mixed name.
+A float policy ('float32', 'float64', 'float16') computes and stores variables in one dtype. 'mixed_float16'
+computes in float16 and keeps float32 variables: each layer casts its float inputs to float16 and reads its
+variables through float16 copies (autograd/autocast.py) whose gradients come back in float32; normalization
+layers compute in float32; losses compute in float32; ``compile`` wraps the optimizer in a LossScaleOptimizer.
+'mixed_bfloat16' raises NotImplementedError (NumPy and CuPy have no bfloat16). ``set_dtype_policy("float64")``
+sets floatx; ``set_dtype_policy("mixed_float16")`` keeps floatx and makes layers created afterwards mixed.
 """
+import numpy as np
+
 from . import backend
 
 MIXED_POLICIES = ("mixed_float16", "mixed_bfloat16")
-_FLOATS = ("float16", "float32", "float64")
-
-
-def _not_supported(who, name):
-    return NotImplementedError(
-        f"{who}: mixed precision ({name!r}) is not supported by nerve yet: it computes in one float dtype; use "
-        f"'float32' (the default), 'float64' or 'float16'")
+_MIXED = {"mixed_float16": ("float16", "float32")}  # name: (compute dtype, variable dtype)
+_GLOBAL_MIXED = [None]  # the global policy when it is a mixed one (floatx is the global float policy)
 
 
 def _parse(who, name):
     if not isinstance(name, str):
         raise TypeError(f"{who}: argument 'name' expected a string such as 'float32', got {name!r} "
                         f"({type(name).__name__})")
-    if name in MIXED_POLICIES:
-        raise _not_supported(who, name)
-    if name not in _FLOATS:
-        hint = " (NumPy has no bfloat16)" if name == "bfloat16" else ""
-        raise ValueError(f"{who}: argument 'name' expected one of {_FLOATS}{hint}, got {name!r}")
-    return name
+    if name in _MIXED:
+        return name
+    if "bfloat16" in name:
+        raise NotImplementedError(f"{who}: {name!r} is not supported: NumPy and CuPy have no bfloat16; use "
+                                  f"'mixed_float16' (float16 compute, float32 variables) or 'float32'")
+    try:
+        return np.dtype(name).name
+    except TypeError:
+        pass
+    raise ValueError(f"{who}: argument 'name' expected a dtype name such as 'float32' or 'mixed_float16', got "
+                     f"{name!r}")
 
 
 class DTypePolicy:
-    """The dtype of a layer's computations and variables (the same one in nerve). ``DTypePolicy()`` is the
-    global policy (floatx)."""
+    """The dtype of a layer's computations and of its variables: one float dtype, or 'mixed_float16' (float16
+    and float32). ``DTypePolicy()`` is the global policy."""
 
     def __init__(self, name=None):
-        self._name = _parse(type(self).__name__, backend.floatx() if name is None else name)
+        self._name = _parse(type(self).__name__, dtype_policy().name if name is None else name)
 
     @property
     def name(self):
@@ -44,11 +46,19 @@ class DTypePolicy:
 
     @property
     def compute_dtype(self):
-        return self._name
+        return _MIXED[self._name][0] if self._name in _MIXED else self._name
 
     @property
     def variable_dtype(self):
-        return self._name
+        return _MIXED[self._name][1] if self._name in _MIXED else self._name
+
+    def convert_input(self, x, autocast, dtype):
+        """``x`` with floating values cast to ``dtype`` when ``autocast`` (Keras' DTypePolicy.convert_input)."""
+        from . import ops
+        x = ops.convert_to_tensor(x)
+        if autocast and x.dtype.kind == "f" and x.dtype != dtype:
+            return ops.cast(x, dtype)
+        return x
 
     @property
     def quantization_mode(self):
@@ -80,20 +90,30 @@ ALL_OBJECTS = {"DTypePolicy": DTypePolicy, "FloatDTypePolicy": FloatDTypePolicy}
 
 
 def dtype_policy():
-    """The global policy: ``DTypePolicy(floatx())``."""
-    return DTypePolicy(backend.floatx())
+    """The global policy: the mixed one if one is set, else ``DTypePolicy(floatx())``."""
+    return DTypePolicy(_GLOBAL_MIXED[0] or backend.floatx())
+
+
+def global_mixed_policy():
+    """The global policy's name when it is mixed ('mixed_float16'), else None (layers then follow floatx)."""
+    return _GLOBAL_MIXED[0]
 
 
 def set_dtype_policy(policy):
-    """Set the global policy from a name or a DTypePolicy; layers created afterwards without a dtype use it
-    (this sets floatx)."""
-    if policy in MIXED_POLICIES:
-        raise _not_supported("set_dtype_policy", policy)
+    """Set the global policy from a name or a DTypePolicy; layers created afterwards without a dtype use it. A
+    float policy sets floatx; a mixed one leaves floatx (float32) as it is."""
     if isinstance(policy, str):
         policy = DTypePolicy(policy)
     if not isinstance(policy, DTypePolicy):
         raise ValueError(f"set_dtype_policy: argument 'policy' expected a DTypePolicy or a name such as "
-                         f"'float32', got {policy!r}")
+                         f"'float32' or 'mixed_float16', got {policy!r}")
+    if policy.name in _MIXED:
+        _GLOBAL_MIXED[0] = policy.name
+        return
+    if policy.compute_dtype not in ("float16", "float32", "float64"):
+        raise ValueError(f"set_dtype_policy: the global policy must be a float one ('float16', 'float32', "
+                         f"'float64' or 'mixed_float16'), got {policy.name!r}")
+    _GLOBAL_MIXED[0] = None
     backend.set_floatx(policy.compute_dtype)
 
 

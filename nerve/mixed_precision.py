@@ -1,6 +1,7 @@
-"""``nerve.mixed_precision`` (Keras 3's legacy ``keras.mixed_precision`` names), sharing the state of
-``nerve.config.dtype_policy`` / ``set_dtype_policy``. Mixed policies ('mixed_float16', 'mixed_bfloat16')
-raise NotImplementedError: nerve has no mixed precision yet (see ``nerve.dtype_policies``)."""
+"""``nerve.mixed_precision`` (Keras 3's ``keras.mixed_precision`` names), sharing the state of
+``nerve.config.dtype_policy`` / ``set_dtype_policy``. ``set_global_policy("mixed_float16")``: layers made
+afterwards compute in float16 and keep float32 variables, ``compile`` adds loss scaling (see
+``nerve.dtype_policies``); 'mixed_bfloat16' raises NotImplementedError (no bfloat16 in NumPy or CuPy)."""
 from .dtype_policies import DTypePolicy, dtype_policy, set_dtype_policy
 
 Policy = DTypePolicy

@@ -2,16 +2,17 @@
 import numpy as np
 
 from . import backend, scopes
+from .autograd import autocast
 from .autograd.tensor import Tensor, _as_array
 
 
 class Variable(Tensor):
     """A leaf tensor that layers and optimizers own. ``trainable`` decides whether it gets gradients."""
 
-    __slots__ = ("_trainable", "path", "constraint", "regularizer", "aggregation")
+    __slots__ = ("_trainable", "path", "constraint", "regularizer", "aggregation", "_autocast")
 
-    def __init__(self, initializer, shape=None, dtype=None, trainable=True, name=None, constraint=None,
-                 regularizer=None):
+    def __init__(self, initializer, shape=None, dtype=None, trainable=True, autocast=True, name=None,
+                 constraint=None, regularizer=None):
         if callable(initializer) and not isinstance(initializer, (np.ndarray, Tensor)):
             if shape is None:
                 raise ValueError(f"Variable {name!r}: argument 'shape' is required with a callable initializer")
@@ -31,10 +32,13 @@ class Variable(Tensor):
         self.path = self.name
         self.constraint = constraint
         self.regularizer = regularizer
+        self._autocast = bool(autocast)  # read in the compute dtype inside a mixed-precision layer (autocast.py)
 
     @property
     def value(self):
-        return self
+        """The variable, or inside a mixed-precision layer's call its copy in the compute dtype (as Keras)."""
+        scope = autocast.ACTIVE[0]
+        return self if scope is None else scope.maybe_cast(self)
 
     def assign(self, value):
         v = value.data if isinstance(value, Tensor) else value

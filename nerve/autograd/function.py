@@ -91,6 +91,8 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **kwargs):
         # Hot path (every op goes through here): unrolled for one, two and three inputs, no generators.
+        if _AUTOCAST[0] is not None:  # inside a mixed-precision layer: float variables in its compute dtype
+            inputs = _AUTOCAST[0].cast_inputs(inputs)
         fn = cls()
         n = len(inputs)
         if n == 1:
@@ -152,5 +154,6 @@ def _asarray(o):
 
 # tensor.py does not import this module, so the import can sit at the bottom (after Function exists)
 from .tensor import Tensor  # noqa: E402
+from .autocast import ACTIVE as _AUTOCAST  # noqa: E402
 
 _make = Tensor._make

@@ -100,7 +100,7 @@ class ConvLSTMCell(LSTMCell):
                                                 constraint=self.recurrent_constraint, name="recurrent_kernel")
 
     def get_initial_state(self, batch_size=None):
-        return [ops.zeros((batch_size,) + self.state_shape, dtype=self.dtype) for _ in range(2)]
+        return [ops.zeros((batch_size,) + self.state_shape, dtype=self.compute_dtype) for _ in range(2)]
 
     # ------------------------------------------------------------------ dropout: one mask per gate (Keras)
     def _gate_masks(self, x, rate):
@@ -205,7 +205,7 @@ class ConvLSTM(RNN):
         return [out, state, state] if self.return_state else out
 
     def get_initial_state(self, batch_size):
-        return [np.zeros((batch_size,) + self.cell.state_shape, self.dtype) for _ in range(2)]
+        return [np.zeros((batch_size,) + self.cell.state_shape, self.compute_dtype) for _ in range(2)]
 
     def _initial_states(self, inputs, initial_state):
         if initial_state is None:  # zeros, or the states a stateful layer carried over
@@ -217,7 +217,7 @@ class ConvLSTM(RNN):
         shape, out = (inputs.shape[0],) + self.cell.state_shape, []
         for s in init:
             s = s if isinstance(s, Tensor) else \
-                Tensor._make(backend.like(inputs.data, backend.as_array(s, self.dtype)), None, 0)
+                Tensor._make(backend.like(inputs.data, backend.as_array(s, self.compute_dtype)), None, 0)
             if tuple(s.shape) != shape:
                 raise ValueError(f"{type(self).__name__} '{self.name}': initial state expected shape {shape}, got "
                                  f"{tuple(s.shape)}")

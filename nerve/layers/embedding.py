@@ -8,11 +8,11 @@ import numpy as np
 from .. import backend, constraints, initializers, regularizers
 from ..backend import get_array_module
 from ..autograd.function import Function
-from ..autograd.ops import jit
+from ..autograd.ops import cast as _cast, jit
 from ..autograd.ops.shape import _scatter_add
 from ..autograd.tensor import Tensor
 from ..saving.registry import register, serialize
-from .layer import Layer
+from .layer import _MIXED, Layer
 
 
 class EmbeddingGatherFn(Function):
@@ -99,7 +99,10 @@ class Embedding(Layer):
         return backend.like(self.embeddings.data, x)  # host indices for a table on the GPU
 
     def call(self, inputs):
-        return EmbeddingGatherFn.apply(self.embeddings, self._indices(inputs))
+        out = EmbeddingGatherFn.apply(self.embeddings, self._indices(inputs))
+        if self._dtype in _MIXED:  # as Keras: the gathered rows, not the table, go to the compute dtype
+            out = _cast(out, self.compute_dtype)
+        return out
 
     def compute_mask(self, inputs, mask=None):
         if not self.mask_zero:
@@ -109,9 +112,6 @@ class Embedding(Layer):
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.output_dim,)
-
-    def _output_dtype(self, inputs):
-        return self.dtype
 
     def get_config(self):
         cfg = super().get_config()

@@ -11,7 +11,9 @@ import re
 import numpy as np
 
 from .. import backend, scopes
+from ..autograd import autocast
 from ..autograd.tensor import Tensor
+from ..dtype_policies import _MIXED, DTypePolicy, global_mixed_policy  # _MIXED: name -> (compute, variable) dtype
 from ..rematerialization import get_current_remat_mode
 from ..saving.registry import register
 from ..variables import Variable
@@ -20,6 +22,17 @@ from .node import KerasTensor, Node, flatten, is_symbolic
 _NAME_COUNTS = {}
 _CALL_DEPTH = [0]
 _FLOAT_DTYPES = {n: np.dtype(n) for n in ("float16", "float32", "float64")}
+
+
+def _policy_name(dtype):
+    """A layer's ``dtype`` argument as a policy name: None, a dtype or its name, a DTypePolicy, or the dict Keras
+    writes for a policy in a config."""
+    if dtype is None or isinstance(dtype, str):
+        return dtype
+    if isinstance(dtype, dict):
+        from ..dtype_policies import deserialize
+        return deserialize(dtype).name
+    return getattr(dtype, "name", None) or str(np.dtype(dtype))
 
 
 def to_snake_case(name):
@@ -64,6 +77,7 @@ class Layer:
 
     _call_args = None  # per-class cache of call's parameter names
     _remat_mode = None  # the RematScope active when the layer was created (keras.RematScope)
+    _mixed_in_float32 = False  # under a mixed policy, compute in the variable dtype (normalization layers)
 
     def __init__(self, trainable=True, dtype=None, autocast=True, name=None, activity_regularizer=None,
                  **kwargs):
@@ -81,8 +95,11 @@ class Layer:
         if not isinstance(self.name, str):
             raise TypeError(f"{type(self).__name__}: argument 'name' expected a string, got {type(name).__name__}")
         self._trainable = bool(trainable)
-        if dtype is not None and not isinstance(dtype, str):
-            dtype = getattr(dtype, "name", None) or str(np.dtype(dtype))
+        dtype = _policy_name(dtype)
+        if dtype is None:  # as Keras, a layer takes a mixed global policy when it is made
+            dtype = global_mixed_policy()
+        elif dtype.startswith("mixed_"):
+            DTypePolicy(dtype)  # mixed_bfloat16 and unknown names fail here, naming the policy
         self._dtype = dtype
         self.autocast = autocast
         self.built = False
@@ -119,15 +136,27 @@ class Layer:
 
     @property
     def dtype(self):
-        return self._dtype or backend.floatx()
+        """The dtype of the layer's variables (Keras: ``dtype_policy.variable_dtype``)."""
+        d = self._dtype
+        return backend.floatx() if d is None else _MIXED[d][1] if d in _MIXED else d
 
     @property
     def compute_dtype(self):
-        return self.dtype
+        """The dtype of the layer's computations: float inputs are cast to it (float16 under 'mixed_float16')."""
+        d = self._dtype
+        return backend.floatx() if d is None else _MIXED[d][0] if d in _MIXED else d
 
     @property
     def variable_dtype(self):
         return self.dtype
+
+    @property
+    def dtype_policy(self):
+        return DTypePolicy(self._dtype or backend.floatx())
+
+    @dtype_policy.setter
+    def dtype_policy(self, policy):
+        self._dtype = _policy_name(policy)
 
     @property
     def trainable(self):
@@ -165,7 +194,8 @@ class Layer:
         init = initializers.get(initializer)
         where = backend.config.device if backend.config.device != "cpu" else self.__dict__.get("_device", "cpu")
         with backend._switch("device", where):
-            v = Variable(init, shape=shape, dtype=dtype, trainable=trainable, name=name or "variable",
+            v = Variable(init, shape=shape, dtype=dtype, trainable=trainable, autocast=autocast,
+                         name=name or "variable",
                          constraint=constraints.get(constraint) if constraint else None,
                          regularizer=regularizers.get(regularizer) if regularizer else None)
         v.path = f"{self.name}/{v.name}"
@@ -274,7 +304,8 @@ class Layer:
         return mask if self.supports_masking else None
 
     def get_config(self):
-        cfg = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        cfg = {"name": self.name, "trainable": self.trainable,
+               "dtype": self._dtype if self._dtype in _MIXED else self.dtype}
         if self.activity_regularizer is not None:
             from ..saving.registry import serialize
             cfg["activity_regularizer"] = serialize(self.activity_regularizer)
@@ -329,18 +360,25 @@ class Layer:
             self.build(shapes)
             self.built = True
 
-    def _convert(self, x):
+    def _input_dtype(self):
+        """What float inputs are cast to: the compute dtype, or under a mixed policy the variable dtype for layers
+        that compute in float32 (normalization: float16 statistics overflow, as in Keras)."""
+        if self._dtype in _MIXED and self._mixed_in_float32:
+            return self.dtype
+        return self.compute_dtype
+
+    def _convert(self, x, dtype=None):
+        dtype = dtype or self._input_dtype()
         if isinstance(x, Tensor):
             d = x.data
-            if self.autocast and d.dtype.kind == "f" and d.dtype != np.dtype(self.dtype) and \
-                    self.dtype in ("float16", "float32", "float64"):
+            if self.autocast and d.dtype.kind == "f" and d.dtype != np.dtype(dtype) and dtype in _FLOAT_DTYPES:
                 from .. import ops
-                return ops.cast(x, self.dtype)
+                return ops.cast(x, dtype)
             return x
         if isinstance(x, (list, tuple)):
-            return type(x)(self._convert(v) for v in x)
+            return type(x)(self._convert(v, dtype) for v in x)
         if isinstance(x, dict):
-            return {k: self._convert(v) for k, v in x.items()}
+            return {k: self._convert(v, dtype) for k, v in x.items()}
         if x is None or isinstance(x, (int, float, bool, str)):
             return x
         a = x if backend.is_array(x) else np.asarray(x)
@@ -349,8 +387,8 @@ class Layer:
                 return a
             raise TypeError(f"{type(self).__name__} '{self.name}': expected numeric input, got an array of dtype "
                             f"{a.dtype}")
-        if a.dtype.kind == "f" and self.autocast and a.dtype != np.dtype(self.dtype):
-            a = a.astype(self.dtype)
+        if a.dtype.kind == "f" and self.autocast and a.dtype != np.dtype(dtype) and dtype in _FLOAT_DTYPES:
+            a = a.astype(dtype)
         elif a.dtype.kind == "b":
             pass
         return Tensor._make(a, None, 0)
@@ -419,7 +457,8 @@ class Layer:
         Returns NotImplemented when the general path is needed (a mask, an activity regulariser, a dtype to
         cast). The input shape is checked against input_spec once per shape."""
         if self.activity_regularizer is not None or self._remat_mode is not None or not self._plain_class() or \
-                (self.supports_masking and getattr(x, "_keras_mask", None) is not None):
+                (self.supports_masking and getattr(x, "_keras_mask", None) is not None) or \
+                self._dtype in _MIXED or autocast.ACTIVE[0] is not None:
             return NotImplemented
         d = x.data
         if d.dtype.kind == "f" and self.autocast and d.dtype != _FLOAT_DTYPES.get(self.dtype):
@@ -472,12 +511,19 @@ class Layer:
         outer = _CALL_DEPTH[0] == 0
         if outer:
             self._clear_losses()
+        scope = self._autocast_scope()
         _CALL_DEPTH[0] += 1
         try:
             call = self.call if self._remat_mode is None else self.rematerialized_call(self.call, inputs)
-            outputs = call(inputs, *args, **kwargs)
+            if scope is None:
+                outputs = call(inputs, *args, **kwargs)
+            else:
+                with scope:
+                    outputs = call(inputs, *args, **kwargs)
         finally:
             _CALL_DEPTH[0] -= 1
+        if self._dtype in _MIXED and self._mixed_in_float32 and self.autocast:
+            outputs = self._to_compute_dtype(outputs)
         if self.activity_regularizer is not None:
             for o in flatten(outputs):
                 if isinstance(o, Tensor):
@@ -488,6 +534,32 @@ class Layer:
                 for o in flatten(outputs):
                     if isinstance(o, Tensor):
                         o._keras_mask = m
+        return outputs
+
+    def _autocast_scope(self):
+        """The autocast scope of this call (Keras 3's rule), or None to keep the current one: a mixed layer opens
+        one in its compute dtype; inside an open one, a layer that does not autocast (or computes in float32)
+        closes it, one of another float compute dtype replaces it."""
+        current = autocast.ACTIVE[0]
+        mixed = self._dtype in _MIXED
+        if current is None and not mixed:
+            return None
+        dtype = self._input_dtype() if self.autocast else None
+        if dtype not in _FLOAT_DTYPES or dtype == self.dtype:
+            dtype = None  # variables are read as they are
+        if current is not None and dtype is not None and current.dtype == np.dtype(dtype):
+            return None
+        return autocast.AutocastScope(dtype)
+
+    def _to_compute_dtype(self, outputs):
+        """Outputs of a layer that computed in float32 under a mixed policy, back in the compute dtype."""
+        from .. import ops
+        cd = np.dtype(self.compute_dtype)
+        if isinstance(outputs, Tensor):
+            return ops.cast(outputs, cd) if outputs.data.dtype.kind == "f" and outputs.data.dtype != cd \
+                else outputs
+        if isinstance(outputs, (list, tuple)):
+            return type(outputs)(self._to_compute_dtype(o) for o in outputs)
         return outputs
 
     def rematerialized_call(self, layer_call, *args, **kwargs):
@@ -514,7 +586,7 @@ class Layer:
         return outputs
 
     def _output_dtype(self, inputs):
-        return self.dtype
+        return self.compute_dtype
 
     def _trace_output_shape(self, input_shape):
         def zeros(shape, dtype):

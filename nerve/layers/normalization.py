@@ -43,6 +43,8 @@ def _norm_axes(axes, shape, who):
 class _NormBase(Layer):
     """Shared weight creation / config of the two normalisation layers."""
 
+    _mixed_in_float32 = True  # float16 statistics overflow: under mixed_float16 these compute in float32 (Keras)
+
     def _setup(self, axis, epsilon, center, scale, beta_initializer, gamma_initializer, beta_regularizer,
                gamma_regularizer, beta_constraint, gamma_constraint):
         who = type(self).__name__

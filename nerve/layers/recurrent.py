@@ -93,7 +93,7 @@ class RNN(Layer):
     reset_state = reset_states
 
     def get_initial_state(self, batch_size):
-        return [np.zeros((batch_size, s), self.dtype) for s in self._state_sizes]
+        return [np.zeros((batch_size, s), self.compute_dtype) for s in self._state_sizes]
 
     def _initial_states(self, inputs, initial_state):
         n = inputs.shape[0]
@@ -105,7 +105,7 @@ class RNN(Layer):
             out = []
             for s, size in zip(init, self._state_sizes):
                 s = s if isinstance(s, Tensor) else \
-                    Tensor._make(backend.like(inputs.data, backend.as_array(s, self.dtype)), None, 0)
+                    Tensor._make(backend.like(inputs.data, backend.as_array(s, self.compute_dtype)), None, 0)
                 if tuple(s.shape) != (n, size):
                     raise ValueError(f"{type(self).__name__} '{self.name}': initial state expected shape "
                                      f"{(n, size)}, got {tuple(s.shape)}")

@@ -125,7 +125,7 @@ class _Cell(Layer):
 
     def get_initial_state(self, batch_size=None):
         sizes = self.state_size if isinstance(self.state_size, (list, tuple)) else [self.state_size]
-        return [ops.zeros((batch_size, s), dtype=self.dtype) for s in sizes]
+        return [ops.zeros((batch_size, s), dtype=self.compute_dtype) for s in sizes]
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.units)

@@ -124,6 +124,8 @@ class LossFunctionWrapper(Loss):
         fused = getattr(self.fn, "fused_mean", None)  # one node for the per-sample losses and their mean
         if fused is not None and sample_weight is None and self.dtype is None and \
                 self.reduction in ("sum_over_batch_size", "mean") and getattr(y_pred, "_keras_mask", None) is None:
+            if isinstance(y_pred, Tensor):
+                y_pred = _as_pred(y_pred)  # a float16 (mixed precision) prediction: the loss is taken in floatx
             out = fused(y_true, y_pred, **self._fn_kwargs)
             if out is not None:
                 return out

@@ -22,10 +22,13 @@ def _data(x):
 
 
 def _as_pred(y_pred, dtype=None):
-    """y_pred as a float Tensor: Tensors keep their float dtype, arrays and lists become floatx."""
+    """y_pred as a float Tensor: arrays, lists and non-float Tensors become floatx, float Tensors keep their dtype
+    unless narrower than floatx (a float16 output of a mixed-precision model: losses are taken in floatx, as
+    Keras)."""
     if isinstance(y_pred, Tensor):
-        want = backend.resolve_dtype(dtype) if dtype else (y_pred.dtype if y_pred.dtype.kind == "f"
-                                                           else backend.resolve_dtype(None))
+        d = y_pred.dtype
+        want = backend.resolve_dtype(dtype) if dtype else (
+            d if d.kind == "f" and d.itemsize >= backend.resolve_dtype(None).itemsize else backend.resolve_dtype(None))
         return y_pred if y_pred.dtype == want else ops.cast(y_pred, want)
     a = y_pred if backend.is_array(y_pred) else np.asarray(y_pred)
     return Tensor(a.astype(backend.resolve_dtype(dtype), copy=False))

@@ -80,6 +80,10 @@ class Trainer:
         from .. import optimizers
         self.__dict__.pop("_uses_chains", None)  # recomputed at the next train step
         self.optimizer = optimizers.get(optimizer)
+        if auto_scale_loss and getattr(self, "_dtype", None) == "mixed_float16" and self.optimizer is not None \
+                and not isinstance(self.optimizer, optimizers.LossScaleOptimizer):
+            # Keras: float16 gradients underflow; the loss is scaled up and the gradients down (dynamic scale)
+            self.optimizer = optimizers.LossScaleOptimizer(self.optimizer, name="loss_scale_optimizer")
         # misspelt names fail here, with a "did you mean", not at the first batch
         _check_names("loss", loss, losses_module.get, ("crossentropy", "ce"))
         _check_names("metrics", metrics, metrics_module.get, ("accuracy", "acc", "crossentropy", "ce"))
