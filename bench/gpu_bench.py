@@ -1,7 +1,9 @@
 """GPU benchmark: the bench_training.py workloads on CuPy (nerve) vs PyTorch CUDA eager, on the same card.
 
-    python bench/gpu_bench.py [--steps N] [--rounds R] [--only mlp,cnn,...] [--unfused] [--out FILE]
-    (defaults: 50 steps x 5 rounds; --unfused also times nerve with its fused GPU kernels off)
+    python bench/gpu_bench.py [--steps N] [--rounds R] [--only mlp,cnn,...] [--unfused] [--mixed] [--out FILE]
+    (defaults: 50 steps x 5 rounds; --unfused also times nerve with its fused GPU kernels off; --mixed runs both
+    in mixed precision: nerve under the 'mixed_float16' policy with its automatic loss scaling, torch under
+    torch.autocast(float16) with a GradScaler)
 
 Needs a CUDA GPU with CuPy (for nerve) and/or a CUDA build of PyTorch. Without a GPU it prints why and exits
 with status 2 (nothing is timed). Per workload both frameworks run alternating rounds of N training steps
@@ -60,8 +62,13 @@ def nerve_cupy_runner(cp, name, x, y, kernels=True):
     import nerve
     import workloads as W
     from nerve.autograd.ops import gpu
-    with nerve.device("gpu"):
-        m = W.nerve_model(name)
+    if "--mixed" in ARGV:
+        nerve.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        with nerve.device("gpu"):
+            m = W.nerve_model(name)
+    finally:
+        nerve.mixed_precision.set_global_policy("float32")
     xg, yg = cp.asarray(x), cp.asarray(y)
 
     def run(steps):
@@ -77,13 +84,22 @@ def torch_cuda_runner(th, name, x, y):
     model, opt, lf, prep = W.torch_model(name, device="cuda")
     X, Y = th.from_numpy(prep(x)).cuda(), th.from_numpy(y).cuda()
     n = len(y)
+    mixed = "--mixed" in ARGV
+    scaler = th.amp.GradScaler("cuda") if mixed else None
 
     def run(steps):
         for s in range(steps):
             i = (s * W.BATCH) % (n - W.BATCH)
             opt.zero_grad()
-            lf(model(X[i:i + W.BATCH]), Y[i:i + W.BATCH]).backward()
-            opt.step()
+            if mixed:
+                with th.autocast("cuda", dtype=th.float16):
+                    loss = lf(model(X[i:i + W.BATCH]), Y[i:i + W.BATCH])
+                scaler.scale(loss).backward()
+                scaler.step(opt)
+                scaler.update()
+            else:
+                lf(model(X[i:i + W.BATCH]), Y[i:i + W.BATCH]).backward()
+                opt.step()
         th.cuda.synchronize()
     return run
 
@@ -100,8 +116,9 @@ def main():
         print(f"gpu_bench: note: {r}", file=sys.stderr)
     steps, rounds = _opt("--steps", 50, int), _opt("--rounds", 5, int)
     names = _opt("--only", ",".join(W.NAMES)).split(",")
-    results = {"card": card, "steps": steps, "rounds": rounds, "workloads": {}}
-    print(f"GPU: {card}; {steps} steps x {rounds} rounds per framework, alternating")
+    precision = "mixed_float16" if "--mixed" in ARGV else "float32"
+    results = {"card": card, "steps": steps, "rounds": rounds, "precision": precision, "workloads": {}}
+    print(f"GPU: {card}; {precision}; {steps} steps x {rounds} rounds per framework, alternating")
     for name in names:
         x, y = W.load_data(name)
         runs, errors = {}, {}
