@@ -171,7 +171,7 @@ class Config:
     # the global dtype policy: floatx(), or a mixed policy that layers created afterwards take (dtype_policies.py)
     @staticmethod
     def dtype_policy():
-        """The global ``DTypePolicy``: ``DTypePolicy(floatx())``."""
+        """The global ``DTypePolicy``: a mixed one when set, else ``DTypePolicy(floatx())``."""
         from .dtype_policies import dtype_policy
         return dtype_policy()
 

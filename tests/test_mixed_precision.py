@@ -74,6 +74,8 @@ LAYERS = {
     "SimpleRNN": (lambda: layers.SimpleRNN(5), [(2, 7, 3)]),
     "LSTM": (lambda: layers.LSTM(5, return_sequences=True), [(2, 7, 3)]),
     "GRU": (lambda: layers.GRU(5), [(2, 7, 3)]),
+    "RNN(LSTMCell)": (lambda: layers.RNN(layers.LSTMCell(5)), [(2, 7, 3)]),
+    "RNN(GRUCell)": (lambda: layers.RNN(layers.GRUCell(4), return_sequences=True), [(2, 6, 3)]),
     "Bidirectional": (lambda: layers.Bidirectional(layers.LSTM(4)), [(2, 7, 3)]),
     "BatchNormalization": (lambda: layers.BatchNormalization(), [(6, 5)]),
     "LayerNormalization": (lambda: layers.LayerNormalization(), [(6, 5)]),
