@@ -4,7 +4,7 @@ __version__ = "0.1.0"
 from . import backend
 from .backend import (config, debug_mode, device, enable_grad, floatx, no_grad, set_floatx, set_grad_enabled,
                       set_random_seed)
-from .autograd import Function, Tensor, gradcheck, tensor
+from .autograd import Function, Tensor, grad, gradcheck, tensor
 from .denormals import set_flush_denormal
 from . import utils
 

@@ -2,3 +2,4 @@
 from .function import Function, unbroadcast
 from .tensor import Tensor, tensor
 from .gradcheck import gradcheck
+from .higher_order import grad

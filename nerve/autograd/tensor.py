@@ -125,8 +125,14 @@ class Tensor:
         return self
 
     # ------------------------------------------------------------------ autograd
-    def backward(self, grad=None, retain_graph=False):
-        """Reverse-mode sweep from this tensor; leaves accumulate into ``.grad``."""
+    def backward(self, grad=None, retain_graph=False, create_graph=False):
+        """Reverse-mode sweep from this tensor; leaves accumulate into ``.grad``. ``create_graph=True``: the
+        gradients are part of the graph (autograd/higher_order.py), so a loss built from ``.grad`` can be
+        differentiated again."""
+        if create_graph:
+            from .higher_order import backward_with_graph
+            backward_with_graph(self, grad)
+            return
         if not self.requires_grad:
             raise RuntimeError("backward: this tensor does not require grad and has no grad_fn "
                                "(did you create it inside no_grad, or forget requires_grad=True?)")

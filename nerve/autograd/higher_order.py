@@ -1,0 +1,373 @@
+"""Gradients as tensors: ``nerve.grad`` (PyTorch's ``torch.autograd.grad``), with ``create_graph=True`` giving
+gradients that are themselves differentiable (a gradient penalty, a Hessian-vector product, double backward).
+
+``Function.backward`` works on raw arrays and records nothing. For ``create_graph=True`` each op's backward is
+written a second time here, with differentiable ops, in ``RULES`` (op class -> rule(fn, g) returning one gradient
+Tensor or None per input): the same formulas as the op's backward, e.g. for C = A B: dA = dC B^T, dB = A^T dC, now
+as matmul nodes whose own backward a later ``.backward()`` runs. Masks (ReLU's [z > 0], LeakyReLU's slopes, the
+argmax of a maximum) are constants: their derivative is zero almost everywhere. An op without a rule raises
+NotImplementedError naming it; the ops covered are those of MLPs (Dense with its fused activations, matmul,
+elementwise arithmetic and math, reductions, reshapes, indexing, casts, concatenation) and their losses.
+"""
+import numpy as np
+
+from .. import backend
+from .function import Function
+from .tensor import Tensor
+
+
+def _ops():
+    from .. import ops
+    return ops
+
+
+def _const(a):
+    return Tensor._make(a, None, 0)
+
+
+def _shape(x):
+    return tuple(x.shape) if hasattr(x, "shape") else ()
+
+
+def _unbroadcast(g, shape):
+    """Differentiable adjoint of broadcasting: sum g down to ``shape`` (function.unbroadcast on tensors)."""
+    shape = tuple(shape)
+    if _shape(g) == shape:
+        return g
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1)
+    return _ops().reshape(_ops().sum(g, axis=axes), shape)
+
+
+def _broadcast(g, shape):
+    """g (already with the reduced axes as size 1) broadcast to ``shape``; its backward sums back."""
+    if _shape(g) == tuple(shape):
+        return g
+    xp = backend.get_array_module(g.data)
+    return _ops().multiply(g, _const(xp.ones(shape, g.data.dtype)))
+
+
+def _mask(g, m):
+    """g times a constant mask array (a derivative that is piecewise constant)."""
+    return _ops().multiply(g, _const(m.astype(g.data.dtype, copy=False)))
+
+
+def _elementwise(fn_derivative):
+    def rule(fn, g):
+        return (_ops().multiply(g, fn_derivative(fn.inputs[0])),) + (None,) * (len(fn.inputs) - 1)
+    return rule
+
+
+def _add(fn, g):
+    a, b = fn.inputs
+    return _unbroadcast(g, _shape(a)), _unbroadcast(g, _shape(b))
+
+
+def _subtract(fn, g):
+    a, b = fn.inputs
+    return _unbroadcast(g, _shape(a)), _unbroadcast(_ops().negative(g), _shape(b))
+
+
+def _multiply(fn, g):
+    a, b = fn.inputs
+    o = _ops()
+    return _unbroadcast(o.multiply(g, b), _shape(a)), _unbroadcast(o.multiply(g, a), _shape(b))
+
+
+def _divide(fn, g):
+    a, b = fn.inputs  # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
+    o = _ops()
+    return (_unbroadcast(o.divide(g, b), _shape(a)),
+            _unbroadcast(o.negative(o.divide(o.multiply(g, a), o.multiply(b, b))), _shape(b)))
+
+
+def _power(fn, g):
+    a, b = fn.inputs
+    if fn.needs[1]:
+        raise NotImplementedError("grad(create_graph=True): op 'power' with a tensor exponent that requires grad "
+                                  "has no differentiable backward yet (a constant exponent has)")
+    o = _ops()  # d(a^b)/da = b a^(b-1)
+    bb = b.data if isinstance(b, Tensor) else b
+    return _unbroadcast(o.multiply(g, o.multiply(bb, o.power(a, bb - 1))), _shape(a)), None
+
+
+def _sum(fn, g, scale=None):
+    keep = [1 if i in fn.axes else n for i, n in enumerate(fn.shape)]
+    g = _ops().reshape(g, keep)
+    if scale is not None:
+        g = _ops().divide(g, scale)
+    return _broadcast(g, fn.shape), None, None
+
+
+def _reshape(fn, g):
+    return _ops().reshape(g, fn.shape), None
+
+
+def _transpose(fn, g):
+    return _ops().transpose(g, fn.inv), None
+
+
+def _matmul(fn, g):
+    a, b = fn.inputs
+    if a.ndim < 2 or b.ndim < 2:
+        raise NotImplementedError("grad(create_graph=True): op 'matmul' with a vector operand has no "
+                                  "differentiable backward yet; reshape it to a matrix")
+    o = _ops()
+    ga = _unbroadcast(o.matmul(g, o.swapaxes(b, -1, -2)), _shape(a)) if fn.needs[0] else None
+    gb = _unbroadcast(o.matmul(o.swapaxes(a, -1, -2), g), _shape(b)) if fn.needs[1] else None
+    return ga, gb
+
+
+def _dense(fn, g):
+    """Dense: z = x2 W + b, y = act(z); d = dy act'(z); dx = d W^T, dW = x2^T d, db = sum_rows d."""
+    x, w, b = fn.inputs[:3]
+    o = _ops()
+    x2 = o.reshape(x, (-1, x.shape[-1])) if x.ndim != 2 else x
+    g = o.reshape(g, fn.out.shape) if g.ndim != 2 else g
+    act = fn.act
+    if act == "relu":
+        d = _mask(g, fn.out > 0)
+    elif act in ("sigmoid", "tanh"):
+        z = o.matmul(x2, w) if b is None else o.add(o.matmul(x2, w), b)  # act'(z) depends on W: recomputed
+        y = o.sigmoid(z) if act == "sigmoid" else o.tanh(z)
+        d = o.multiply(g, o.multiply(y, o.subtract(1.0, y)) if act == "sigmoid" else o.subtract(1.0, o.square(y)))
+    else:
+        d = g
+    gx = o.reshape(o.matmul(d, o.transpose(w)), _shape(x)) if fn.needs[0] else None
+    gw = o.matmul(o.transpose(x2), d) if fn.needs[1] else None
+    gb = o.sum(d, axis=0) if b is not None and fn.needs[2] else None
+    return gx, gw, gb, None
+
+
+def _maximum(fn, g, first_wins):
+    a, b = fn.inputs
+    ad = a.data if isinstance(a, Tensor) else a
+    bd = b.data if isinstance(b, Tensor) else b
+    m = ad >= bd if first_wins else ad <= bd
+    return _unbroadcast(_mask(g, m), _shape(a)), _unbroadcast(_mask(g, ~m), _shape(b))
+
+
+def _where(fn, g):
+    zero = _const(backend.get_array_module(g.data).zeros((), g.data.dtype))
+    o = _ops()
+    return (None, _unbroadcast(o.where(fn.cond, g, zero), fn.sa), _unbroadcast(o.where(fn.cond, zero, g), fn.sb))
+
+
+def _concatenate(fn, g):
+    o = _ops()
+    out, start = [], 0
+    bounds = list(fn.splits) + [g.shape[fn.ax]]
+    for stop in bounds:
+        idx = (slice(None),) * fn.ax + (slice(start, stop),)
+        out.append(o.getitem(g, idx))
+        start = stop
+    return tuple(out)
+
+
+class _ScatterInto(Function):
+    """The adjoint of x[idx] as an op: zeros of ``shape`` with g added at ``idx`` (repeated indices accumulate);
+    its own backward reads g back with ``[idx]``, so getitem's gradient is differentiable."""
+    name = "scatter_into"
+
+    def forward(self, g, idx, shape, adv):
+        xp = backend.get_array_module(g)
+        out = xp.zeros(shape, g.dtype)
+        if adv:
+            from .ops.shape import _scatter_add
+            _scatter_add(xp, out, idx, g)
+        else:
+            out[idx] = g
+        self.idx = idx
+        return out
+
+    def backward(self, go):
+        return go[self.idx], None, None, None
+
+
+def _getitem(fn, g):
+    return _ScatterInto.apply(g, fn.idx, fn.shape, fn.adv), None
+
+
+def _rules():
+    import importlib
+    A, E, L, N, R, S = (importlib.import_module(f"nerve.autograd.ops.{m}")  # modules, not the same-named ops
+                        for m in ("activation", "elementwise", "linalg", "nn", "reduce", "shape"))
+    o = _ops()
+    return {
+        E.Add: _add, E.Subtract: _subtract, E.Multiply: _multiply, E.Divide: _divide, E.Power: _power,
+        E.Negative: lambda fn, g: (o.negative(g),),
+        E.Exp: _elementwise(lambda a: o.exp(a)),
+        E.Log: _elementwise(lambda a: o.divide(1.0, a)),
+        E.Sqrt: _elementwise(lambda a: o.divide(0.5, o.sqrt(a))),
+        E.Square: _elementwise(lambda a: o.multiply(a, 2.0)),
+        E.Abs: lambda fn, g: (_mask(g, np.sign(fn.inputs[0].data) if isinstance(fn.inputs[0].data, np.ndarray)
+                                    else backend.get_array_module(fn.inputs[0].data).sign(fn.inputs[0].data)),),
+        E.Cast: lambda fn, g: (o.cast(g, fn.src), None),
+        E.Clip: lambda fn, g: (_mask(g, fn.mask), None, None),
+        E.Maximum: lambda fn, g: _maximum(fn, g, True), E.Minimum: lambda fn, g: _maximum(fn, g, False),
+        E.Where: _where,
+        A.Sigmoid: _elementwise(lambda a: o.multiply(o.sigmoid(a), o.subtract(1.0, o.sigmoid(a)))),
+        A.Tanh: _elementwise(lambda a: o.subtract(1.0, o.square(o.tanh(a)))),
+        A.Relu: lambda fn, g: (_mask(g, fn.out > 0),),
+        A.LeakyRelu: lambda fn, g: (_mask(g, backend.get_array_module(fn.pos).where(fn.pos, 1.0, fn.slope)), None),
+        R.Sum: _sum, R.Mean: lambda fn, g: _sum(fn, g, fn.n),
+        S.Reshape: _reshape, S.Transpose: _transpose, S.Concatenate: _concatenate, S.GetItem: _getitem,
+        L.MatMul: _matmul, N.DenseFn: _dense,
+    }
+
+
+_RULES = []
+
+
+def rule_for(fn):
+    if not _RULES:
+        _RULES.append(_rules())
+    rule = _RULES[0].get(type(fn))
+    if rule is None:
+        names = sorted(c.name or c.__name__ for c in _RULES[0])
+        raise NotImplementedError(
+            f"grad(create_graph=True): op '{type(fn).name or type(fn).__name__}' has no differentiable backward "
+            f"yet; second-order gradients go through these ops: {', '.join(names)}")
+    return rule
+
+
+def _order(roots):
+    """Functions reachable from ``roots`` in reverse topological order (outputs first)."""
+    order, seen = [], set()
+    stack = [(r._ctx, False) for r in roots if r._ctx is not None]
+    while stack:
+        fn, done = stack.pop()
+        if done:
+            order.append(fn)
+            continue
+        if fn in seen:
+            continue
+        if fn.freed:
+            raise RuntimeError(f"grad: the graph through op '{type(fn).__name__}' was already freed by an earlier "
+                               f"backward; pass retain_graph=True to that backward")
+        seen.add(fn)
+        stack.append((fn, True))
+        for t, need in zip(fn.inputs, fn.needs):
+            if need and t._ctx is not None and t._ctx not in seen:
+                stack.append((t._ctx, False))
+    return order[::-1]
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+    """d(sum of outputs . grad_outputs) / d inputs, as a tuple of Tensors (PyTorch's torch.autograd.grad).
+
+    Nothing is accumulated into ``.grad``. With ``create_graph=True`` the returned gradients are part of the
+    graph (differentiate them again with ``.backward()`` or another ``grad``); otherwise they are constants.
+    ``allow_unused``: an input the outputs do not depend on gets None instead of an error."""
+    single = isinstance(outputs, Tensor)
+    outputs = [outputs] if single else list(outputs)
+    inputs_list = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    for i, t in enumerate(inputs_list):
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise ValueError(f"grad: argument 'inputs' item {i} must be a Tensor that requires grad, got "
+                             f"{type(t).__name__}" + ("" if not isinstance(t, Tensor) else " with requires_grad=False"))
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif isinstance(grad_outputs, (Tensor, np.ndarray)) or backend.is_array(grad_outputs):
+        grad_outputs = [grad_outputs]
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad: argument 'grad_outputs' has {len(grad_outputs)} items for {len(outputs)} outputs")
+    seeds = []
+    for i, (out, go) in enumerate(zip(outputs, grad_outputs)):
+        if not isinstance(out, Tensor) or not out.requires_grad:
+            raise ValueError(f"grad: argument 'outputs' item {i} does not require grad (no path to the inputs)")
+        xp = backend.get_array_module(out.data)
+        if go is None:
+            if out.data.size != 1:
+                raise ValueError(f"grad: 'grad_outputs' may be omitted only for scalar outputs, got output {i} of "
+                                 f"shape {out.shape}")
+            go = xp.ones_like(out.data)
+        go = go if isinstance(go, Tensor) else _const(xp.asarray(go, dtype=out.data.dtype))
+        if _shape(go) != _shape(out):
+            raise ValueError(f"grad: argument 'grad_outputs' item {i} expected shape {out.shape}, got {go.shape}")
+        seeds.append((out, go))
+    with (backend.enable_grad() if create_graph else backend.no_grad()):
+        result = _sweep(seeds, inputs_list, create_graph)
+    for i, (t, g) in enumerate(zip(inputs_list, result)):
+        if g is None and not allow_unused:
+            raise ValueError(f"grad: argument 'inputs' item {i} was not used to compute the outputs; pass "
+                             f"allow_unused=True to get None for it")
+    return tuple(result)
+
+
+def _sweep(seeds, inputs, create_graph):
+    wanted = {id(t): i for i, t in enumerate(inputs)}
+    result = [None] * len(inputs)
+    o = _ops()
+
+    def acc(old, new):
+        if old is None:
+            return new
+        return o.add(old, new) if create_graph else _const(old.data + new.data)
+
+    grads = {}
+    for out, go in seeds:
+        if out._ctx is None:
+            if id(out) in wanted:
+                result[wanted[id(out)]] = acc(result[wanted[id(out)]], go)
+            continue
+        slot = grads.setdefault(out._ctx, {})
+        slot[out._oi] = acc(slot.get(out._oi), go)
+    interior = {}  # non-leaf inputs: (fn, output index) -> position in inputs
+    for i, t in enumerate(inputs):
+        if t._ctx is not None:
+            interior[(t._ctx, t._oi)] = i
+    for fn in _order([s[0] for s in seeds]):
+        gouts = grads.pop(fn, None)
+        if gouts is None:
+            continue
+        for oi, g in gouts.items():
+            if (fn, oi) in interior:
+                result[interior[(fn, oi)]] = g
+        meta = fn.__dict__.get("out_meta")
+        if meta is not None and len(meta) > 1:
+            if create_graph:
+                raise NotImplementedError(f"grad(create_graph=True): op '{type(fn).__name__}' has several outputs "
+                                          f"and no differentiable backward yet")
+            xp = backend.get_array_module(next(iter(gouts.values())).data)
+            in_grads = fn.backward(*(gouts[i].data if i in gouts else xp.zeros(s, d)
+                                     for i, (s, d) in enumerate(meta)))
+        elif create_graph:
+            in_grads = rule_for(fn)(fn, gouts[0])
+        else:
+            in_grads = fn.backward(gouts[0].data)
+        if type(in_grads) is not tuple:
+            in_grads = (in_grads,)
+        for t, need, g in zip(fn.inputs, fn.needs, in_grads):
+            if not need or g is None:
+                continue
+            if not isinstance(g, Tensor):
+                g = _const(g)
+            if g.data.dtype != t.data.dtype:
+                g = o.cast(g, t.data.dtype) if create_graph else _const(g.data.astype(t.data.dtype))
+            if t._ctx is None:
+                if id(t) in wanted:
+                    result[wanted[id(t)]] = acc(result[wanted[id(t)]], g)
+            else:
+                slot = grads.setdefault(t._ctx, {})
+                slot[t._oi] = acc(slot.get(t._oi), g)
+    return result
+
+
+def backward_with_graph(root, grad_output=None):
+    """``root.backward(create_graph=True)``: every leaf that requires grad gets ``.grad += dL/dleaf`` as a
+    differentiable Tensor (PyTorch's semantics)."""
+    if not root.requires_grad:
+        raise RuntimeError("backward: this tensor does not require grad and has no grad_fn")
+    leaves, seen = [], set()
+    if root._ctx is None:
+        leaves.append(root)
+    for fn in _order([root]):
+        for t, need in zip(fn.inputs, fn.needs):
+            if need and t._ctx is None and id(t) not in seen:
+                seen.add(id(t))
+                leaves.append(t)
+    grads = grad(root, leaves, grad_outputs=grad_output, create_graph=True, allow_unused=True)
+    for leaf, g in zip(leaves, grads):
+        if g is not None:
+            leaf.grad = g if leaf.grad is None else _ops().add(leaf.grad, g)

@@ -1,0 +1,160 @@
+"""nerve.grad and create_graph=True: second-order gradients checked in float64 against central differences.
+
+For each op f with a differentiable backward, h(x) = <c2, d<c1, f(x)>/dx> (random cotangents c1, c2) is built with
+grad(create_graph=True) and handed to gradcheck, which compares h's own backward (the second derivative of f) with
+finite differences of h."""
+import numpy as np
+import pytest
+
+import nerve
+from nerve import ops
+from nerve.autograd.gradcheck import gradcheck
+
+R = np.random.default_rng(0)
+
+
+def second_order(f, inputs, tol=1e-6):
+    """gradcheck of x -> <c2, grad(<c1, f(x)>, x, create_graph=True)> over every float input."""
+    rng = np.random.default_rng(1)
+    c1 = None
+    c2 = [rng.standard_normal(np.shape(a)) for a in inputs]
+
+    def h(*xs):
+        nonlocal c1
+        with nerve.enable_grad():  # gradcheck's difference quotients run h without grad; h itself needs one
+            return inner(*xs)
+
+    def inner(*xs):
+        nonlocal c1
+        out = f(*xs)
+        if c1 is None:
+            c1 = rng.standard_normal(out.shape)
+        gs = nerve.grad(ops.sum(out * nerve.tensor(c1)), list(xs), create_graph=True, allow_unused=True)
+        total = None
+        for g, c in zip(gs, c2):
+            if g is not None:
+                term = ops.sum(g * nerve.tensor(c))
+                total = term if total is None else total + term
+        return total
+    gradcheck(h, inputs, tol=tol)
+    # and the differentiable gradients equal the ordinary backward's (each op's backward is gradchecked elsewhere)
+    xs = [nerve.tensor(np.asarray(a, dtype=np.float64), requires_grad=True) for a in inputs]
+    out = ops.sum(f(*xs) * nerve.tensor(c1))
+    with_graph = nerve.grad(out, xs, create_graph=True, allow_unused=True)
+    plain = nerve.grad(out, xs, allow_unused=True)
+    for a, b in zip(with_graph, plain):
+        assert (a is None) == (b is None)
+        if a is not None:
+            assert a._ctx is not None or not a.requires_grad
+            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def pos(*shape):
+    return R.random(shape) + 0.5
+
+
+def rnd(*shape):
+    return R.standard_normal(shape)
+
+
+CASES = {
+    "add (broadcast)": (lambda a, b: (a + b) * (a + b), [rnd(3, 4), rnd(4)]),
+    "subtract": (lambda a, b: (a - b) * a, [rnd(3, 4), rnd(3, 1)]),
+    "multiply": (lambda a, b: a * b * b, [rnd(3, 4), rnd(1, 4)]),
+    "divide": (lambda a, b: a / b, [rnd(3, 4), pos(3, 4)]),
+    "power": (lambda a: ops.power(a, 3.0), [pos(3, 4)]),
+    "negative": (lambda a: -(a * a), [rnd(5)]),
+    "exp": (lambda a: ops.exp(a), [rnd(3, 4)]),
+    "log": (lambda a: ops.log(a), [pos(3, 4)]),
+    "sqrt": (lambda a: ops.sqrt(a), [pos(3, 4)]),
+    "square": (lambda a: ops.square(a) * a, [rnd(3, 4)]),
+    "abs": (lambda a: ops.abs(a) * a, [rnd(3, 4)]),
+    "tanh": (lambda a: ops.tanh(a), [rnd(3, 4)]),
+    "sigmoid": (lambda a: ops.sigmoid(a), [rnd(3, 4)]),
+    "relu": (lambda a: ops.relu(a) * a, [rnd(3, 4)]),
+    "leaky_relu": (lambda a: nerve.activations.leaky_relu(a, 0.2) * a, [rnd(3, 4)]),
+    "maximum": (lambda a, b: ops.maximum(a, b) * a, [rnd(3, 4), rnd(3, 4)]),
+    "clip": (lambda a: ops.clip(a, -0.5, 0.5) * a, [rnd(3, 4)]),
+    "where": (lambda a, b: ops.where(a > 0, a * b, b * b), [rnd(3, 4), rnd(3, 4)]),
+    "sum": (lambda a: ops.sum(a * a, axis=1), [rnd(3, 4)]),
+    "mean": (lambda a: ops.mean(a * a, axis=0, keepdims=True), [rnd(3, 4)]),
+    "reshape/transpose": (lambda a: ops.transpose(ops.reshape(a * a, (4, 3))), [rnd(3, 4)]),
+    "concatenate": (lambda a, b: ops.concatenate([a * a, a * b], axis=1), [rnd(3, 2), rnd(3, 2)]),
+    "matmul": (lambda a, b: ops.tanh(ops.matmul(a, b)), [rnd(3, 4), rnd(4, 2)]),
+    "matmul (batched)": (lambda a, b: ops.matmul(a, b) * ops.matmul(a, b), [rnd(2, 3, 4), rnd(4, 2)]),
+    "cast": (lambda a: ops.cast(a * a, "float32") * 1.0, [rnd(3)]),
+    "getitem": (lambda a: a[1:, ::2] * a[1:, ::2] + a[np.array([0, 0, 2])][:2, :2], [rnd(3, 4)]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_second_order_gradcheck(name):
+    f, inputs = CASES[name]
+    second_order(f, inputs, tol=1e-4 if name == "cast" else 1e-6)
+
+
+@pytest.mark.parametrize("activation", ["linear", "relu", "tanh", "sigmoid"])
+def test_dense_layer_second_order(activation):
+    """The fused Dense node: penalty on the input gradient, differentiated w.r.t. x, W and b."""
+    def f(x, w, b):
+        from nerve.autograd.ops.nn import DenseFn
+        return DenseFn.apply(x, w, b, activation)
+    second_order(f, [rnd(5, 3), rnd(3, 4), rnd(4)])
+
+
+def test_grad_matches_backward_and_leaves_grad_alone():
+    x = nerve.tensor(rnd(4, 3), requires_grad=True)
+    w = nerve.tensor(rnd(3, 2), requires_grad=True)
+    loss = ops.sum(ops.tanh(x @ w))
+    gx, gw = nerve.grad(loss, [x, w], retain_graph=True)
+    assert x.grad is None and w.grad is None and gx._ctx is None  # constants, nothing accumulated
+    loss.backward()
+    np.testing.assert_allclose(gx.numpy(), x.grad.numpy())
+    np.testing.assert_allclose(gw.numpy(), w.grad.numpy())
+
+
+def test_grad_of_an_interior_tensor_and_grad_outputs():
+    x = nerve.tensor(rnd(3), requires_grad=True)
+    h = x * 2.0
+    y = ops.exp(h)
+    v = rnd(3)
+    (gh,) = nerve.grad(y, [h], grad_outputs=[v])
+    np.testing.assert_allclose(gh.numpy(), v * np.exp(2 * x.numpy()))
+
+
+def test_hessian_vector_product_of_a_quadratic():
+    a = rnd(4, 4)
+    A = a @ a.T
+    x = nerve.tensor(rnd(4), requires_grad=True)
+    f = 0.5 * ops.sum(x * ops.matmul(ops.reshape(x, (1, 4)), nerve.tensor(A))[0])
+    (g,) = nerve.grad(f, [x], create_graph=True)
+    v = rnd(4)
+    (hv,) = nerve.grad(ops.sum(g * nerve.tensor(v)), [x])
+    np.testing.assert_allclose(hv.numpy(), 0.5 * (A + A.T) @ v, rtol=1e-10)
+
+
+def test_backward_create_graph_accumulates_differentiable_grads():
+    x = nerve.tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    (x * x * x).sum().backward(create_graph=True)  # x.grad = 3 x^2, with a graph
+    np.testing.assert_allclose(x.grad.numpy(), 3 * x.numpy() ** 2)
+    g = x.grad
+    x.grad = None
+    g.sum().backward()  # d(sum 3x^2)/dx = 6x
+    np.testing.assert_allclose(x.grad.numpy(), 6 * x.numpy())
+
+
+def test_errors_name_the_op_and_the_argument():
+    x = nerve.tensor(rnd(1, 4, 4, 1), requires_grad=True)
+    k = nerve.tensor(rnd(3, 3, 1, 2), requires_grad=True)
+    y = ops.sum(ops.conv(x, k))
+    with pytest.raises(NotImplementedError, match="op 'conv2d' has no differentiable backward yet; second-order "
+                                                  "gradients go through these ops: .*dense"):
+        nerve.grad(y, [x], create_graph=True)
+    with pytest.raises(ValueError, match="grad: argument 'inputs' item 0 must be a Tensor that requires grad"):
+        nerve.grad(y, [nerve.tensor(1.0)])
+    z = nerve.tensor(rnd(2), requires_grad=True)
+    with pytest.raises(ValueError, match="argument 'inputs' item 1 was not used"):
+        nerve.grad(ops.sum(x), [x, z])
+    assert nerve.grad(ops.sum(x), [x, z], allow_unused=True)[1] is None
+    with pytest.raises(ValueError, match="'grad_outputs' may be omitted only for scalar outputs"):
+        nerve.grad(x * 2.0, [x])
