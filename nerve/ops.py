@@ -20,6 +20,7 @@ from .autograd.ops.numpy_extra import *  # noqa: F401,F403,E402 - more of keras.
 from .autograd.ops.ctc import ctc_decode, ctc_loss  # noqa: F401,E402 - keras.ops.(nn.)ctc_loss / ctc_decode
 from .autograd.ops.fft import *  # noqa: F401,F403,E402 - fft, fft2, ifft2, rfft, irfft, stft, istft ((real, imag) pairs)
 from .autograd.ops.functional_extra import custom_gradient, rearrange, vectorize  # noqa: F401,E402
+from .autograd.higher_order import jvp  # noqa: F401,E402 - keras.ops.jvp / keras.ops.linalg.jvp
 
 
 # keras.ops.nn / keras.ops.numpy / keras.ops.linalg: the same functions under Keras's submodule names (Keras 3.15's

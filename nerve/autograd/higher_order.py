@@ -188,10 +188,77 @@ def _getitem(fn, g):
     return _ScatterInto.apply(g, fn.idx, fn.shape, fn.adv), None
 
 
+def _elementwise_table():
+    """Derivatives of ops/numpy_ops.py's elementwise functions as differentiable expressions of x."""
+    import math
+    o = _ops()
+    return {
+        "sin": lambda x: o.cos(x), "cos": lambda x: o.negative(o.sin(x)),
+        "tan": lambda x: o.add(1.0, o.square(o.tan(x))),
+        "arcsin": lambda x: o.divide(1.0, o.sqrt(o.subtract(1.0, o.square(x)))),
+        "arccos": lambda x: o.divide(-1.0, o.sqrt(o.subtract(1.0, o.square(x)))),
+        "arctan": lambda x: o.divide(1.0, o.add(1.0, o.square(x))),
+        "sinh": lambda x: o.cosh(x), "cosh": lambda x: o.sinh(x),
+        "arcsinh": lambda x: o.divide(1.0, o.sqrt(o.add(o.square(x), 1.0))),
+        "arccosh": lambda x: o.divide(1.0, o.sqrt(o.subtract(o.square(x), 1.0))),
+        "arctanh": lambda x: o.divide(1.0, o.subtract(1.0, o.square(x))),
+        "expm1": lambda x: o.exp(x),
+        "log2": lambda x: o.divide(1.0 / math.log(2), x), "log10": lambda x: o.divide(1.0 / math.log(10), x),
+        "reciprocal": lambda x: o.divide(-1.0, o.square(x)),
+        "rsqrt": lambda x: o.multiply(-0.5, o.power(x, -1.5)),
+        "erf": lambda x: o.multiply(2 / math.sqrt(math.pi), o.exp(o.negative(o.square(x)))),
+    }
+
+
+def _numpy_elementwise(fn, g):
+    table = _elementwise_table()
+    if fn.name not in table:
+        raise NotImplementedError(f"grad(create_graph=True): op '{fn.name}' has no differentiable backward yet")
+    return (_ops().multiply(g, table[fn.name](fn.inputs[0])),)
+
+
+def _gelu(fn, g):
+    import math
+    o = _ops()
+    x = fn.inputs[0]
+    if fn.approximate:  # d/dx 0.5 x (1 + t), t = tanh(c (x + 0.044715 x^3))
+        c = math.sqrt(2 / math.pi)
+        t = o.tanh(o.multiply(c, o.add(x, o.multiply(0.044715, o.power(x, 3.0)))))
+        dt = o.multiply(o.subtract(1.0, o.square(t)), o.multiply(c, o.add(1.0, o.multiply(3 * 0.044715, o.square(x)))))
+        d = o.add(o.multiply(0.5, o.add(1.0, t)), o.multiply(o.multiply(0.5, x), dt))
+    else:  # Phi(x) + x phi(x)
+        cdf = o.multiply(0.5, o.add(1.0, o.erf(o.divide(x, math.sqrt(2.0)))))
+        pdf = o.divide(o.exp(o.multiply(-0.5, o.square(x))), math.sqrt(2 * math.pi))
+        d = o.add(cdf, o.multiply(x, pdf))
+    return o.multiply(g, d), None
+
+
+def _elu_like(fn, g, alpha, scale=1.0):
+    o = _ops()
+    x = fn.inputs[0]
+    pos = x.data > 0  # d/dx = scale for x > 0, scale alpha e^x below
+    neg = o.multiply(scale * alpha, o.exp(o.minimum(x, 0.0)))
+    d = o.where(_const(pos), _const(backend.get_array_module(pos).asarray(scale, x.data.dtype)), neg)
+    return (o.multiply(g, d),) + (None,) * (len(fn.inputs) - 1)
+
+
+def _softmax(fn, g):
+    o = _ops()
+    s = o.softmax(fn.inputs[0], axis=fn.axis)  # J^T g = s (g - <g, s>)
+    return o.multiply(s, o.subtract(g, o.sum(o.multiply(g, s), axis=fn.axis, keepdims=True))), None
+
+
+def _log_softmax(fn, g):
+    o = _ops()
+    s = o.softmax(fn.inputs[0], axis=fn.axis)
+    return o.subtract(g, o.multiply(s, o.sum(g, axis=fn.axis, keepdims=True))), None
+
+
 def _rules():
     import importlib
-    A, E, L, N, R, S = (importlib.import_module(f"nerve.autograd.ops.{m}")  # modules, not the same-named ops
-                        for m in ("activation", "elementwise", "linalg", "nn", "reduce", "shape"))
+    A, E, L, N, R, S, NP = (importlib.import_module(f"nerve.autograd.ops.{m}")  # modules, not the same-named ops
+                            for m in ("activation", "elementwise", "linalg", "nn", "reduce", "shape", "numpy_ops"))
+    from .ops.activation import SELU_ALPHA, SELU_SCALE
     o = _ops()
     return {
         E.Add: _add, E.Subtract: _subtract, E.Multiply: _multiply, E.Divide: _divide, E.Power: _power,
@@ -210,6 +277,14 @@ def _rules():
         A.Tanh: _elementwise(lambda a: o.subtract(1.0, o.square(o.tanh(a)))),
         A.Relu: lambda fn, g: (_mask(g, fn.out > 0),),
         A.LeakyRelu: lambda fn, g: (_mask(g, backend.get_array_module(fn.pos).where(fn.pos, 1.0, fn.slope)), None),
+        A.Softplus: _elementwise(lambda a: o.sigmoid(a)),
+        A.Softsign: _elementwise(lambda a: o.divide(1.0, o.square(o.add(1.0, o.abs(a))))),
+        A.HardSigmoid: lambda fn, g: (o.divide(_mask(g, fn.mask), 6.0),),
+        A.Silu: _elementwise(lambda a: o.add(o.sigmoid(a), o.multiply(o.multiply(a, o.sigmoid(a)),
+                                                                     o.subtract(1.0, o.sigmoid(a))))),
+        A.Gelu: _gelu, A.Elu: lambda fn, g: _elu_like(fn, g, fn.alpha),
+        A.Selu: lambda fn, g: _elu_like(fn, g, SELU_ALPHA, SELU_SCALE),
+        A.Softmax: _softmax, A.LogSoftmax: _log_softmax, NP._Elementwise: _numpy_elementwise,
         R.Sum: _sum, R.Mean: lambda fn, g: _sum(fn, g, fn.n),
         S.Reshape: _reshape, S.Transpose: _transpose, S.Concatenate: _concatenate, S.GetItem: _getitem,
         L.MatMul: _matmul, N.DenseFn: _dense,
@@ -371,3 +446,53 @@ def backward_with_graph(root, grad_output=None):
     for leaf, g in zip(leaves, grads):
         if g is not None:
             leaf.grad = g if leaf.grad is None else _ops().add(leaf.grad, g)
+
+
+def jvp(fun, primals, tangents, has_aux=False):
+    """Jacobian-vector product J v of ``fun`` at ``primals`` (keras.ops.jvp): ``(fun(*primals), J v)``, and
+    ``fun``'s auxiliary output third with ``has_aux=True``.
+
+    Forward mode by two reverse sweeps: for a cotangent u, g(u) = J^T u is linear in u, so d<g(u), v>/du = J v.
+    The first sweep is ``grad(..., create_graph=True)``: ``fun``'s ops need differentiable backward rules."""
+    from .. import tree
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError(f"jvp: arguments 'primals' and 'tangents' expected tuples or lists (one item per argument "
+                        f"of fun), got {type(primals).__name__} and {type(tangents).__name__}")
+    flat_p, flat_t = tree.flatten(list(primals)), tree.flatten(list(tangents))
+    if len(flat_p) != len(flat_t):
+        raise ValueError(f"jvp: 'tangents' must have the structure of 'primals': {len(flat_t)} leaves for "
+                         f"{len(flat_p)}")
+    xs, vs = [], []
+    for i, (p, t) in enumerate(zip(flat_p, flat_t)):
+        pd = backend.as_array(p.data if isinstance(p, Tensor) else p)
+        if pd.dtype.kind != "f":
+            pd = pd.astype(backend.floatx())
+        td = backend.as_array(t.data if isinstance(t, Tensor) else t)
+        if tuple(td.shape) != tuple(pd.shape):
+            raise ValueError(f"jvp: tangent {i} has shape {tuple(td.shape)}, expected the primal's {tuple(pd.shape)}")
+        xs.append(Tensor(pd, requires_grad=True))
+        vs.append(_const(td.astype(pd.dtype, copy=False)))
+    with backend.enable_grad():
+        result = fun(*tree.pack_sequence_as(list(primals), xs))
+        aux = None
+        if has_aux:
+            result, aux = result
+        flat_o = [o if isinstance(o, Tensor) else _const(backend.as_array(o)) for o in tree.flatten(result)]
+        live = [o for o in flat_o if o.requires_grad]
+        us = [Tensor(backend.get_array_module(o.data).zeros_like(o.data), requires_grad=True) for o in live]
+        jv = {}
+        if live:
+            gs = grad(live, xs, grad_outputs=us, create_graph=True, allow_unused=True)  # J^T u
+            terms = [_ops().sum(_ops().multiply(g, v)) for g, v in zip(gs, vs) if g is not None]
+            if terms:
+                total = terms[0]
+                for t in terms[1:]:
+                    total = _ops().add(total, t)
+                if total.requires_grad:
+                    for o, d in zip(live, grad(total, us, allow_unused=True)):  # J v
+                        jv[id(o)] = d
+    xp_zeros = [backend.get_array_module(o.data).zeros_like(o.data) for o in flat_o]
+    tangents_out = [jv.get(id(o)) if jv.get(id(o)) is not None else _const(z) for o, z in zip(flat_o, xp_zeros)]
+    primals_out = [_const(o.data) for o in flat_o]
+    out = (tree.pack_sequence_as(result, primals_out), tree.pack_sequence_as(result, tangents_out))
+    return out + (aux,) if has_aux else out

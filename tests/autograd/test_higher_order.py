@@ -83,6 +83,18 @@ CASES = {
     "matmul": (lambda a, b: ops.tanh(ops.matmul(a, b)), [rnd(3, 4), rnd(4, 2)]),
     "matmul (batched)": (lambda a, b: ops.matmul(a, b) * ops.matmul(a, b), [rnd(2, 3, 4), rnd(4, 2)]),
     "cast": (lambda a: ops.cast(a * a, "float32") * 1.0, [rnd(3)]),
+    "sin/cos/tan": (lambda a: ops.sin(a) * ops.cos(a) + ops.tan(a * 0.3), [rnd(3, 4)]),
+    "arctan/sinh/cosh/erf": (lambda a: ops.arctan(a) + ops.sinh(a) * ops.cosh(a) + ops.erf(a), [rnd(3, 4)]),
+    "expm1/log2/reciprocal/rsqrt": (lambda a: ops.expm1(a) + ops.log2(a) + ops.reciprocal(a) + ops.rsqrt(a),
+                                    [pos(3, 4)]),
+    "arcsin/arccos/arctanh": (lambda a: ops.arcsin(a) * ops.arccos(a) + ops.arctanh(a), [R.random((3, 4)) * 0.8]),
+    "arcsinh/arccosh": (lambda a: ops.arcsinh(a) + ops.arccosh(a + 1.0), [pos(3, 4)]),
+    "softplus/softsign": (lambda a: ops.softplus(a) * ops.softsign(a), [rnd(3, 4)]),
+    "silu/hard_sigmoid": (lambda a: ops.silu(a) + ops.hard_sigmoid(a) * a, [rnd(3, 4)]),
+    "gelu": (lambda a: ops.gelu(a) + ops.gelu(a, approximate=False), [rnd(3, 4)]),
+    "elu/selu": (lambda a: ops.elu(a, 0.7) * a + ops.selu(a), [rnd(3, 4)]),
+    "softmax": (lambda a: ops.softmax(a, axis=1) * a, [rnd(3, 4)]),
+    "log_softmax": (lambda a: ops.log_softmax(a, axis=0) * a, [rnd(3, 4)]),
     "getitem": (lambda a: a[1:, ::2] * a[1:, ::2] + a[np.array([0, 0, 2])][:2, :2], [rnd(3, 4)]),
 }
 
@@ -158,3 +170,39 @@ def test_errors_name_the_op_and_the_argument():
     assert nerve.grad(ops.sum(x), [x, z], allow_unused=True)[1] is None
     with pytest.raises(ValueError, match="'grad_outputs' may be omitted only for scalar outputs"):
         nerve.grad(x * 2.0, [x])
+
+
+# ----------------------------------------------------------------------------- jvp (keras.ops.jvp)
+def _fd_jvp(f, xs, vs, eps=1e-6):
+    plus = f(*[x + eps * v for x, v in zip(xs, vs)])
+    minus = f(*[x - eps * v for x, v in zip(xs, vs)])
+    return (np.asarray(plus) - np.asarray(minus)) / (2 * eps)
+
+
+def test_jvp_matches_central_differences():
+    x, w, vx, vw = rnd(3, 4), rnd(4, 2), rnd(3, 4), rnd(4, 2)
+    out, jv = ops.jvp(lambda a, b: ops.softmax(ops.tanh(ops.matmul(a, b)), axis=-1), (x, w), (vx, vw))
+
+    def ref(a, b):
+        z = np.tanh(a @ b)
+        e = np.exp(z - z.max(-1, keepdims=True))
+        return e / e.sum(-1, keepdims=True)
+    np.testing.assert_allclose(out.numpy(), ref(x, w), rtol=1e-12)
+    np.testing.assert_allclose(jv.numpy(), _fd_jvp(ref, [x, w], [vx, vw]), rtol=1e-6, atol=1e-9)
+    p, t = ops.jvp(ops.sin, (nerve.tensor(0.1),), (nerve.tensor(0.2),))  # Keras's docstring example
+    np.testing.assert_allclose([float(p.numpy()), float(t.numpy())], [0.09983342, 0.19900084], rtol=1e-6)
+    assert nerve.ops.linalg.jvp is ops.jvp
+
+
+def test_jvp_structures_aux_and_unused_outputs():
+    def f(d):
+        return {"y": d["a"] * d["b"], "c": nerve.tensor(np.ones(2))}, "aux"
+    a, b, va, vb = rnd(2), rnd(2), rnd(2), rnd(2)
+    out, jv, aux = ops.jvp(f, ({"a": a, "b": b},), ({"a": va, "b": vb},), has_aux=True)
+    assert aux == "aux" and set(out) == set(jv) == {"y", "c"}
+    np.testing.assert_allclose(jv["y"].numpy(), va * b + a * vb)
+    np.testing.assert_array_equal(jv["c"].numpy(), np.zeros(2))  # a constant output: zero tangent
+    with pytest.raises(ValueError, match="jvp: tangent 0 has shape"):
+        ops.jvp(ops.sin, (rnd(3),), (rnd(2),))
+    with pytest.raises(TypeError, match="'primals' and 'tangents' expected tuples or lists"):
+        ops.jvp(ops.sin, rnd(3), rnd(3))

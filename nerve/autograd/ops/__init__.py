@@ -58,7 +58,12 @@ def convert_to_numpy(x):
 def add(x1, x2): return E.Add.apply(_t(x1), _t(x2))
 def subtract(x1, x2): return E.Subtract.apply(_t(x1), _t(x2))
 def multiply(x1, x2): return E.Multiply.apply(_t(x1), _t(x2))
-def divide(x1, x2): return E.Divide.apply(_float(x1, "divide"), _t(x2))
+def divide(x1, x2):
+    x2 = _t(x2)
+    d2 = x2.data if isinstance(x2, Tensor) else x2
+    if type(x1) in (int, float) and backend.is_array(d2) and d2.dtype.kind == "f":
+        return E.Divide.apply(float(x1), x2)  # a weak Python scalar over a float tensor: the tensor's precision
+    return E.Divide.apply(_float(x1, "divide"), x2)
 true_divide = divide
 def negative(x): return E.Negative.apply(_t(x))
 def power(x1, x2): return E.Power.apply(_t(x1), _t(x2))

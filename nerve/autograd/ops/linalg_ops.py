@@ -11,7 +11,7 @@ the function is differentiable. The backward formulas (comments at each Function
 - norm: composed from differentiable ops (abs, sum, max, power; singular values for 'nuc', 2, -2).
 Symmetric inputs (cholesky, eigh) get a symmetric gradient: the gradient in the space of symmetric matrices.
 eig and lu_factor are forward only (as in Keras's NumPy backend); asking for their gradient raises.
-jvp is not here: it needs forward-mode autodiff, which this reverse-mode engine does not have.
+jvp (keras.ops.jvp / ops.linalg.jvp) is autograd/higher_order.jvp: two reverse sweeps (the double-vjp trick).
 
 Device-neutral: every array function comes from the input's array module (``backend.get_array_module``),
 NumPy on the host, CuPy on a GPU, whose ``cupy.linalg`` has det, inv, solve, cholesky, eigh, qr, svd and
