@@ -6,8 +6,9 @@ written a second time here, with differentiable ops, in ``RULES`` (op class -> r
 Tensor or None per input): the same formulas as the op's backward, e.g. for C = A B: dA = dC B^T, dB = A^T dC, now
 as matmul nodes whose own backward a later ``.backward()`` runs. Masks (ReLU's [z > 0], LeakyReLU's slopes, the
 argmax of a maximum) are constants: their derivative is zero almost everywhere. An op without a rule raises
-NotImplementedError naming it; the ops covered are those of MLPs (Dense with its fused activations, matmul,
-elementwise arithmetic and math, reductions, reshapes, indexing, casts, concatenation) and their losses.
+NotImplementedError naming it; the ops covered are those of MLPs and plain CNNs (Dense and Conv2D with their
+fused activations, matmul, elementwise arithmetic and math, activations, softmax, reductions, reshapes, indexing,
+casts, concatenation) and their losses.
 """
 import numpy as np
 
@@ -254,10 +255,64 @@ def _log_softmax(fn, g):
     return o.subtract(g, o.multiply(s, o.sum(g, axis=fn.axis, keepdims=True))), None
 
 
+class _Im2Col(Function):
+    """cols = windows(pad(x)) as (N*OH*OW, kh*kw*C), for a Conv2DFn's geometry; adjoint: col2im and crop."""
+    name = "im2col"
+
+    def forward(self, x, geom):
+        from .ops.conv import _pad, windows
+        xshape, pshape, ph, pw, kh, kw, sh, sw, dh, dw, oh, ow = self.geom = geom
+        n, c = xshape[0], xshape[3]
+        return windows(_pad(x, ph, pw), kh, kw, sh, sw, dh, dw, oh, ow).reshape(n * oh * ow, kh * kw * c).copy()
+
+    def backward(self, g):
+        return _col2im(g, self.geom), None
+
+
+def _col2im(cols, geom):
+    from .ops.conv import col2im
+    xshape, pshape, ph, pw, kh, kw, sh, sw, dh, dw, oh, ow = geom
+    n, c = xshape[0], xshape[3]
+    dxp = col2im(cols.reshape(n, oh, ow, kh, kw, c), pshape, kh, kw, sh, sw, dh, dw, oh, ow)
+    return backend.get_array_module(dxp).ascontiguousarray(dxp[:, ph[0]: pshape[1] - ph[1],
+                                                               pw[0]: pshape[2] - pw[1], :])
+
+
+class _Col2Im(Function):
+    """The adjoint of _Im2Col as an op (a convolution's input gradient from its column gradient)."""
+    name = "col2im"
+
+    def forward(self, cols, geom):
+        self.geom = geom
+        return _col2im(cols, geom)
+
+    def backward(self, g):
+        return _Im2Col().forward(g, self.geom), None
+
+
+def _conv2d(fn, g):
+    """conv2d as cols @ W2 (+ b, ReLU): dW = cols^T d, dx = col2im(d W2^T), db = sum_rows d, d = dy [y > 0]."""
+    o = _ops()
+    x, w = fn.inputs[:2]
+    b = fn.inputs[2] if len(fn.inputs) > 2 else None
+    xshape, pshape, ph, pw, kh, kw, sh, sw, dh, dw, oh, ow = fn.geom
+    f = w.shape[3]
+    d = o.reshape(g, (-1, f))
+    if fn.act == "relu":
+        d = _mask(d, fn.out > 0)
+    w2 = o.reshape(w, (kh * kw * xshape[3], f))
+    needs = tuple(fn.needs) + (False,) * (3 - len(fn.needs))
+    gx = _Col2Im.apply(o.matmul(d, o.transpose(w2)), fn.geom) if needs[0] else None
+    gw = o.reshape(o.matmul(o.transpose(_Im2Col.apply(x, fn.geom)), d), _shape(w)) if needs[1] else None
+    gb = o.sum(d, axis=0) if b is not None and needs[2] else None
+    return (gx, gw, gb)[:len(fn.inputs)] + (None,) * max(0, len(fn.inputs) - 3)
+
+
 def _rules():
     import importlib
-    A, E, L, N, R, S, NP = (importlib.import_module(f"nerve.autograd.ops.{m}")  # modules, not the same-named ops
-                            for m in ("activation", "elementwise", "linalg", "nn", "reduce", "shape", "numpy_ops"))
+    A, C, E, L, N, R, S, NP = (importlib.import_module(f"nerve.autograd.ops.{m}")  # modules, not same-named ops
+                               for m in ("activation", "conv", "elementwise", "linalg", "nn", "reduce", "shape",
+                                         "numpy_ops"))
     from .ops.activation import SELU_ALPHA, SELU_SCALE
     o = _ops()
     return {
@@ -287,7 +342,7 @@ def _rules():
         A.Softmax: _softmax, A.LogSoftmax: _log_softmax, NP._Elementwise: _numpy_elementwise,
         R.Sum: _sum, R.Mean: lambda fn, g: _sum(fn, g, fn.n),
         S.Reshape: _reshape, S.Transpose: _transpose, S.Concatenate: _concatenate, S.GetItem: _getitem,
-        L.MatMul: _matmul, N.DenseFn: _dense,
+        L.MatMul: _matmul, N.DenseFn: _dense, C.Conv2DFn: _conv2d,
     }
 
 

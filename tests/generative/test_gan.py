@@ -105,24 +105,42 @@ def test_wgan_gp_holds_the_critic_gradient_norm_near_one(digits):
     assert 0.7 < norms[10.0] < 1.3 and norms[None] > 3.0, norms
 
 
-def test_wgan_gp_penalty_gradient_matches_finite_differences():
+def test_wgan_gp_with_the_book_dcgan_critic():
+    g, c = build_dcgan_generator(ltnt_dim=8), build_dcgan_critic(output_activation=None)
+    wgan = WGAN(g, c, gradient_penalty=10.0, d_steps=1)
+    wgan.compile(nerve.optimizers.Adam(1e-4, 0.0, 0.9), nerve.optimizers.Adam(1e-4, 0.0, 0.9))
+    x = np.random.default_rng(0).random((4, 28, 28, 1)).astype(np.float32)
+    kernels = [w for w in c.trainable_weights if w.path.endswith("kernel")]  # the output bias cancels in the loss
+    w0 = [w.numpy().copy() for w in kernels]
+    logs = wgan.train_on_batch(x, return_dict=True)
+    assert all(np.isfinite(v) for v in logs.values()) and len(kernels) == 3
+    assert all(not np.array_equal(a, w.numpy()) for a, w in zip(w0, kernels))
+
+
+@pytest.mark.parametrize("critic", ["mlp", "conv"])
+def test_wgan_gp_penalty_gradient_matches_finite_differences(critic):
     """The penalty's gradient with respect to the critic weights (through dC/dx^) against central differences."""
     nerve.config.set_floatx("float64")  # layers without a dtype follow floatx when called
     try:
-        _check_penalty_gradient()
+        _check_penalty_gradient(critic)
     finally:
         nerve.config.set_floatx("float32")
 
 
-def _check_penalty_gradient():
+def _check_penalty_gradient(critic):
     from nerve.backend import no_grad
+    from nerve.layers import Conv2D, Flatten, Reshape
+    shape = (4,) if critic == "mlp" else (6, 6, 1)
     i = Input(shape=(3,))
-    g = Model(i, Dense(4)(i))
-    j = Input(shape=(4,))
-    c = Model(j, Dense(1)(Dense(5, activation="tanh")(j)))
+    g = Model(i, Reshape(shape)(Dense(int(np.prod(shape)))(i)))
+    j = Input(shape=shape)
+    if critic == "mlp":
+        c = Model(j, Dense(1)(Dense(5, activation="tanh")(j)))
+    else:  # the DCGAN critic's layers, small: strided 'same' convolution with ReLU, flatten, linear output
+        c = Model(j, Dense(1)(Flatten()(Conv2D(2, 3, strides=2, padding="same", activation="relu")(j))))
     wgan = WGAN(g, c, gradient_penalty=10.0)
     rng = np.random.default_rng(0)
-    real, fake = rng.standard_normal((6, 4)), rng.standard_normal((6, 4))
+    real, fake = rng.standard_normal((6,) + shape), rng.standard_normal((6,) + shape)
 
     def penalty():
         nerve.set_random_seed(7)  # the same interpolation weights e every time
