@@ -8,7 +8,7 @@ as matmul nodes whose own backward a later ``.backward()`` runs. Masks (ReLU's [
 argmax of a maximum) are constants: their derivative is zero almost everywhere. An op without a rule raises
 NotImplementedError naming it; the ops covered are those of MLPs and plain CNNs (Dense and Conv2D with their
 fused activations, matmul, elementwise arithmetic and math, activations, softmax, reductions, reshapes, indexing,
-casts, concatenation) and their losses.
+casts, concatenation, batch/layer normalization through a composite of those, average pooling) and their losses.
 """
 import numpy as np
 
@@ -308,11 +308,66 @@ def _conv2d(fn, g):
     return (gx, gw, gb)[:len(fn.inputs)] + (None,) * max(0, len(fn.inputs) - 3)
 
 
+def _recomputed(composite):
+    """The rule of a fused op from a composite of differentiable ops computing the same thing:
+    dL/dinputs = grad(<g, composite(inputs)>, inputs, create_graph=True), with the composite's own rules."""
+    def rule(fn, g):
+        ins = fn.inputs
+        idx = [i for i, (t, need) in enumerate(zip(ins, fn.needs)) if need]
+        y = composite(fn, *ins)
+        gs = grad(y, [ins[i] for i in idx], grad_outputs=g, create_graph=True, allow_unused=True)
+        out = [None] * len(ins)
+        for i, gi in zip(idx, gs):
+            out[i] = gi
+        return tuple(out)
+    return rule
+
+
+def _normalize(fn, x, gamma, beta, *_):
+    """NormalizeFn (batch / layer normalization in training): y = gamma (x - mean) / sqrt(var + eps) + beta."""
+    o = _ops()
+    xc = o.subtract(x, o.mean(x, axis=fn.axes, keepdims=True))
+    y = o.divide(xc, o.sqrt(o.add(o.mean(o.multiply(xc, xc), axis=fn.axes, keepdims=True), fn.epsilon)))
+    if gamma is not None:
+        y = o.multiply(y, o.reshape(gamma, fn.bshape))
+    return y if beta is None else o.add(y, o.reshape(beta, fn.bshape))
+
+
+def _affine_norm(fn, x, gamma, beta, mean, var, *_):
+    """AffineNormFn (batch normalization in inference): y = (x - mean) / sqrt(var + eps) gamma + beta, with the
+    moving statistics constant."""
+    o = _ops()
+    y = o.multiply(o.subtract(x, _const(fn.mean)), _const(fn.inv_std))
+    if gamma is not None:
+        y = o.multiply(y, o.reshape(gamma, fn.bshape))
+    return y if beta is None else o.add(y, o.reshape(beta, fn.bshape))
+
+
+class _LinearMap(Function):
+    """y = A(g) for a constant linear map A given with its adjoint (a pooling's backward: dy/dg = A, so the
+    gradient of y is A^T)."""
+    name = "linear_map"
+
+    def forward(self, g, apply, adjoint):
+        self.adjoint = adjoint
+        return apply(g)
+
+    def backward(self, h):
+        return self.adjoint(h), None, None
+
+
+def _avg_pool(fn, g):
+    """Average pooling is linear, y = P x: its backward is P^T g, whose own adjoint is P (the forward again)."""
+    from .ops.pool import AvgPool2DFn
+    return (_LinearMap.apply(g, lambda a: fn.backward(a)[0], lambda h: AvgPool2DFn().forward(h, *fn.params)),
+            None, None, None)
+
+
 def _rules():
     import importlib
-    A, C, E, L, N, R, S, NP = (importlib.import_module(f"nerve.autograd.ops.{m}")  # modules, not same-named ops
-                               for m in ("activation", "conv", "elementwise", "linalg", "nn", "reduce", "shape",
-                                         "numpy_ops"))
+    A, C, E, L, N, NO, NP, P, R, S = (importlib.import_module(f"nerve.autograd.ops.{m}")  # not same-named ops
+                                      for m in ("activation", "conv", "elementwise", "linalg", "nn", "norm",
+                                                "numpy_ops", "pool", "reduce", "shape"))
     from .ops.activation import SELU_ALPHA, SELU_SCALE
     o = _ops()
     return {
@@ -343,6 +398,8 @@ def _rules():
         R.Sum: _sum, R.Mean: lambda fn, g: _sum(fn, g, fn.n),
         S.Reshape: _reshape, S.Transpose: _transpose, S.Concatenate: _concatenate, S.GetItem: _getitem,
         L.MatMul: _matmul, N.DenseFn: _dense, C.Conv2DFn: _conv2d,
+        NO.NormalizeFn: _recomputed(_normalize), NO.AffineNormFn: _recomputed(_affine_norm),
+        P.AvgPool2DFn: _avg_pool,
     }
 
 
@@ -361,8 +418,9 @@ def rule_for(fn):
     return rule
 
 
-def _order(roots):
-    """Functions reachable from ``roots`` in reverse topological order (outputs first)."""
+def _order(roots, wanted=None):
+    """Functions reachable from ``roots`` in reverse topological order (outputs first); with ``wanted`` (ids of
+    tensors), only those through which a wanted tensor is reached: nothing upstream of what is asked for runs."""
     order, seen = [], set()
     stack = [(r._ctx, False) for r in roots if r._ctx is not None]
     while stack:
@@ -372,14 +430,21 @@ def _order(roots):
             continue
         if fn in seen:
             continue
-        if fn.freed:
-            raise RuntimeError(f"grad: the graph through op '{type(fn).__name__}' was already freed by an earlier "
-                               f"backward; pass retain_graph=True to that backward")
         seen.add(fn)
         stack.append((fn, True))
         for t, need in zip(fn.inputs, fn.needs):
             if need and t._ctx is not None and t._ctx not in seen:
                 stack.append((t._ctx, False))
+    if wanted is not None:  # post-order: a function's inputs were decided before it
+        useful = set()
+        for fn in order:
+            if any(need and (id(t) in wanted or t._ctx in useful) for t, need in zip(fn.inputs, fn.needs)):
+                useful.add(fn)
+        order = [fn for fn in order if fn in useful]
+    for fn in order:
+        if fn.freed:
+            raise RuntimeError(f"grad: the graph through op '{type(fn).__name__}' was already freed by an earlier "
+                               f"backward; pass retain_graph=True to that backward")
     return order[::-1]
 
 
@@ -435,25 +500,22 @@ def _sweep(seeds, inputs, create_graph):
             return new
         return o.add(old, new) if create_graph else _const(old.data + new.data)
 
+    order = _order([s[0] for s in seeds], wanted)
+    useful = set(order)
     grads = {}
+
+    def send(t, g):  # a gradient for tensor t: captured if asked for, passed on if it leads to an input
+        if id(t) in wanted:
+            result[wanted[id(t)]] = acc(result[wanted[id(t)]], g)
+        if t._ctx is not None and t._ctx in useful:
+            slot = grads.setdefault(t._ctx, {})
+            slot[t._oi] = acc(slot.get(t._oi), g)
     for out, go in seeds:
-        if out._ctx is None:
-            if id(out) in wanted:
-                result[wanted[id(out)]] = acc(result[wanted[id(out)]], go)
-            continue
-        slot = grads.setdefault(out._ctx, {})
-        slot[out._oi] = acc(slot.get(out._oi), go)
-    interior = {}  # non-leaf inputs: (fn, output index) -> position in inputs
-    for i, t in enumerate(inputs):
-        if t._ctx is not None:
-            interior[(t._ctx, t._oi)] = i
-    for fn in _order([s[0] for s in seeds]):
+        send(out, go)
+    for fn in order:
         gouts = grads.pop(fn, None)
         if gouts is None:
             continue
-        for oi, g in gouts.items():
-            if (fn, oi) in interior:
-                result[interior[(fn, oi)]] = g
         meta = fn.__dict__.get("out_meta")
         if meta is not None and len(meta) > 1:
             if create_graph:
@@ -475,12 +537,7 @@ def _sweep(seeds, inputs, create_graph):
                 g = _const(g)
             if g.data.dtype != t.data.dtype:
                 g = o.cast(g, t.data.dtype) if create_graph else _const(g.data.astype(t.data.dtype))
-            if t._ctx is None:
-                if id(t) in wanted:
-                    result[wanted[id(t)]] = acc(result[wanted[id(t)]], g)
-            else:
-                slot = grads.setdefault(t._ctx, {})
-                slot[t._oi] = acc(slot.get(t._oi), g)
+            send(t, g)
     return result
 
 

@@ -125,6 +125,39 @@ def test_conv2d_second_order(strides, padding, dilation, activation, channels):
     second_order(f, [rnd(2, 7, 6, channels), rnd(3, 2, channels, 4) * 0.5, rnd(4)])
 
 
+@pytest.mark.parametrize("axes,bshape", [((0,), (1, 4)), ((1,), (3, 1)), ((0, 1, 2), (1, 1, 1, 2))])
+def test_normalization_second_order(axes, bshape):
+    """NormalizeFn (batch norm over rows, layer norm over features, a 4-D batch norm), through its composite."""
+    from nerve.autograd.ops.norm import NormalizeFn
+    shape = (3, 4) if len(bshape) == 2 else (2, 3, 2, 2)
+    gshape = tuple(n for n in bshape if n != 1) or (1,)
+
+    def f(x, gamma, beta):
+        return NormalizeFn.apply(x, gamma, beta, axes=axes, bshape=bshape, epsilon=1e-3)
+    second_order(f, [rnd(*shape), rnd(*gshape) + 1.0, rnd(*gshape)])
+
+
+def test_inference_batch_norm_and_avg_pool_second_order():
+    from nerve.autograd.ops.norm import AffineNormFn
+    mean, var = rnd(4), pos(4)
+    second_order(lambda x, g, b: AffineNormFn.apply(x, g, b, mean, var, bshape=(1, 4), epsilon=1e-3) ** 2,
+                 [rnd(3, 4), rnd(4), rnd(4)])
+    for padding, strides in (("valid", None), ("same", (2, 1))):
+        second_order(lambda x: ops.average_pool(x * x, 3, strides=strides, padding=padding),
+                     [rnd(2, 5, 4, 2)])
+
+
+def test_grad_stops_at_the_inputs_asked_for():
+    """Nothing upstream of an interior input runs: an op without a differentiable rule there is no obstacle."""
+    x = nerve.tensor(rnd(1, 4, 4, 1), requires_grad=True)
+    h = ops.max_pool(x, 2)  # no differentiable rule, but upstream of h
+    y = ops.sum(ops.tanh(h) * h)
+    (gh,) = nerve.grad(y, [h], create_graph=True)
+    (ghh,) = nerve.grad(ops.sum(gh), [h])
+    t = np.tanh(h.numpy())
+    np.testing.assert_allclose(ghh.numpy(), 2 * (1 - t ** 2) - 2 * h.numpy() * t * (1 - t ** 2), rtol=1e-10)
+
+
 def test_grad_matches_backward_and_leaves_grad_alone():
     x = nerve.tensor(rnd(4, 3), requires_grad=True)
     w = nerve.tensor(rnd(3, 2), requires_grad=True)

@@ -59,7 +59,7 @@ class NormalizeFn(Function):
         axes = tuple(sorted(a % x.ndim for a in axes))
         bshape = tuple(bshape or (1 if i in axes else n for i, n in enumerate(x.shape)))
         self.layout = layout = _layout(x.shape, axes, bshape)
-        self.axes, self.bshape, self.shape = axes, bshape, x.shape
+        self.axes, self.bshape, self.shape, self.epsilon = axes, bshape, x.shape, epsilon
         self.gshape = None if gamma is None else gamma.shape
         self.beshape = None if beta is None else beta.shape
         dt = x.dtype
@@ -155,7 +155,7 @@ class AffineNormFn(Function):
         t = -mean * s
         if beta is not None:
             t = t + beta.reshape(bshape)
-        self.x, self.mean, self.inv_std, self.s = x, mean, inv_std, s
+        self.x, self.mean, self.inv_std, self.s, self.epsilon = x, mean, inv_std, s, epsilon
         self.gshape = None if gamma is None else gamma.shape
         self.beshape = None if beta is None else beta.shape
         self.bshape = bshape

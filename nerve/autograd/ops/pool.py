@@ -164,7 +164,7 @@ class AvgPool2DFn(Function):
         else:
             count = x.dtype.type(kh * kw)  # a NumPy scalar: CuPy takes it, not a 0-d NumPy array
         self.geom = (x.shape, xp_.shape, ph, pw, kh, kw, sh, sw, oh, ow)
-        self.count = count
+        self.count, self.params = count, (pool_size, strides, padding)
         return s / count
 
     def backward(self, g):
