@@ -249,3 +249,25 @@ def test_jvp_structures_aux_and_unused_outputs():
         ops.jvp(ops.sin, (rnd(3),), (rnd(2),))
     with pytest.raises(TypeError, match="'primals' and 'tangents' expected tuples or lists"):
         ops.jvp(ops.sin, rnd(3), rnd(3))
+
+
+def test_second_order_on_the_device_matches_the_host():
+    """A gradient penalty through Dense, Conv2D, LeakyReLU and layer normalization, on the device (the real CuPy
+    when a GPU is visible, else the strict stand-in) and on the host: same values and weight gradients."""
+    import os
+    import sys
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    import fakecupy
+    from nerve.autograd.ops.conv import Conv2DFn
+    from nerve.autograd.ops.norm import NormalizeFn
+
+    def penalty(x, k, w):
+        h = Conv2DFn.apply(x, k, None, strides=(2, 2), padding="same", activation="relu")
+        h = NormalizeFn.apply(ops.reshape(h, (x.shape[0], -1)), None, None, axes=(1,), bshape=(1, 1), epsilon=1e-3)
+        c = ops.sum(ops.matmul(nerve.activations.leaky_relu(h, 0.2), w))
+        (g,) = nerve.grad(c, [x], create_graph=True)
+        return ops.mean(ops.square(ops.sqrt(ops.sum(ops.square(g), axis=(1, 2, 3)) + 1e-12) - 1.0))
+    inputs = [rnd(3, 6, 6, 2).astype("float32"), rnd(3, 3, 2, 4).astype("float32"), rnd(36, 1).astype("float32")]
+    with fakecupy.gpu_module() as cp:
+        fakecupy.check_same_on_device(cp, penalty, inputs, rtol=1e-4 if fakecupy.real_cupy() else 1e-6,
+                                      atol=1e-5 if fakecupy.real_cupy() else 1e-7)
