@@ -8,7 +8,8 @@ as matmul nodes whose own backward a later ``.backward()`` runs. Masks (ReLU's [
 argmax of a maximum) are constants: their derivative is zero almost everywhere. An op without a rule raises
 NotImplementedError naming it; the ops covered are those of MLPs and plain CNNs (Dense and Conv2D with their
 fused activations, matmul, elementwise arithmetic and math, activations, softmax, reductions, reshapes, indexing,
-casts, concatenation, batch/layer normalization through a composite of those, average pooling) and their losses.
+casts, concatenation, batch/layer normalization through a composite of those, max and average pooling) and
+their losses.
 """
 import numpy as np
 
@@ -363,6 +364,36 @@ def _avg_pool(fn, g):
             None, None, None)
 
 
+def _max_pool(fn, g):
+    """Max pooling routes each output's gradient to its window's first maximum p(o): dx = S g with S a constant
+    scatter(-add); its adjoint gathers, (S^T h)[o] = h[p(o)]. p is read back from the input (first maximum in
+    row-major window order, the forward's tie rule)."""
+    from .ops.conv import windows
+    from .ops.shape import _scatter_add
+    xshape, ph, pw, kh, kw, sh, sw, oh, ow = fn.geom
+    x = fn.inputs[0].data
+    xp = backend.get_array_module(x)
+    n, h, w, c = xshape
+    if ph != (0, 0) or pw != (0, 0):
+        x = xp.pad(x, ((0, 0), ph, pw, (0, 0)), constant_values=-xp.inf)
+    ph_, pw_ = x.shape[1], x.shape[2]
+    win = windows(x, kh, kw, sh, sw, 1, 1, oh, ow)  # (N, OH, OW, kh, kw, C)
+    k = win.transpose(0, 1, 2, 5, 3, 4).reshape(n, oh, ow, c, kh * kw).argmax(axis=-1)
+    ni, ii, ji, ci = xp.indices((n, oh, ow, c), sparse=True)
+    flat = (((ni * ph_ + ii * sh + k // kw) * pw_ + ji * sw + k % kw) * c + ci).reshape(-1)
+
+    def scatter(a):
+        out = xp.zeros(n * ph_ * pw_ * c, a.dtype)
+        _scatter_add(xp, out, flat, a.reshape(-1))
+        return xp.ascontiguousarray(out.reshape(n, ph_, pw_, c)[:, ph[0]: ph_ - ph[1], pw[0]: pw_ - pw[1], :])
+
+    def gather(a):
+        if ph != (0, 0) or pw != (0, 0):
+            a = xp.pad(a, ((0, 0), ph, pw, (0, 0)))
+        return xp.ascontiguousarray(a).reshape(-1)[flat].reshape(n, oh, ow, c)
+    return _LinearMap.apply(g, scatter, gather), None, None, None
+
+
 def _rules():
     import importlib
     A, C, E, L, N, NO, NP, P, R, S = (importlib.import_module(f"nerve.autograd.ops.{m}")  # not same-named ops
@@ -399,7 +430,7 @@ def _rules():
         S.Reshape: _reshape, S.Transpose: _transpose, S.Concatenate: _concatenate, S.GetItem: _getitem,
         L.MatMul: _matmul, N.DenseFn: _dense, C.Conv2DFn: _conv2d,
         NO.NormalizeFn: _recomputed(_normalize), NO.AffineNormFn: _recomputed(_affine_norm),
-        P.AvgPool2DFn: _avg_pool,
+        P.AvgPool2DFn: _avg_pool, P.MaxPool2DFn: _max_pool,
     }
 
 
