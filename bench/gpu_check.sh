@@ -4,12 +4,7 @@
 # CuPy vs PyTorch CUDA eager) and a host-time profile of the CNN step. Results go to $OUT (default:
 # bench/gpu_out). Data for the recipes' tests: NERVE_DATA_DIR (default: .gpudata/ when it exists).
 #   bash bench/gpu_check.sh [STEPS] [ROUNDS] [--unfused]
-cd "$(dirname "$0")/.." || exit 1
-OUT=${OUT:-bench/gpu_out}
-mkdir -p "$OUT"
-export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 NERVE_JIT=0
-[ -z "$NERVE_DATA_DIR" ] && [ -d .gpudata ] && export NERVE_DATA_DIR=$PWD/.gpudata
-PY=${PY:-python3}
+. "$(dirname "$0")/gpu_env.sh"
 nvidia-smi -L
 $PY -c "import numpy, cupy, torch; print('numpy', numpy.__version__, 'cupy', cupy.__version__, 'torch', torch.__version__)"
 timeout 180 $PY -m pytest -q -p no:cacheprovider -n 4 tests/autograd/test_cupy.py tests/autograd/test_device_training.py \

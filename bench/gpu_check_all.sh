@@ -2,12 +2,7 @@
 # Every test that runs on a device (real CuPy when a GPU is visible, the stand-in otherwise): the "device",
 # "gpu" and "cupy" tests of the whole suite, then the demo on the GPU. One run on the `device` machine:
 #   OUT=... bash bench/gpu_check_all.sh [WORKERS]
-cd "$(dirname "$0")/.." || exit 1
-OUT=${OUT:-bench/gpu_out}
-mkdir -p "$OUT"
-export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 NERVE_JIT=0
-[ -z "$NERVE_DATA_DIR" ] && [ -d .gpudata ] && export NERVE_DATA_DIR=$PWD/.gpudata
-PY=${PY:-python3}
+. "$(dirname "$0")/gpu_env.sh"
 nvidia-smi -L
 $PY -c "import numpy, cupy; print('numpy', numpy.__version__, 'cupy', cupy.__version__)"
 timeout 420 $PY -m pytest -q -p no:cacheprovider -n "${1:-8}" tests -k "device or gpu or cupy" -rfE --tb=short \

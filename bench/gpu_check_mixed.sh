@@ -2,12 +2,7 @@
 # Mixed precision on a GPU in one run: the device tests (real CuPy) with tests/test_mixed_precision.py, then the
 # GPU benchmark in float32 and in mixed_float16 (nerve and torch each in both) on the same warm card.
 #   OUT=... bash bench/gpu_check_mixed.sh [STEPS] [ROUNDS]
-cd "$(dirname "$0")/.." || exit 1
-OUT=${OUT:-bench/gpu_out}
-mkdir -p "$OUT"
-export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 NERVE_JIT=0
-[ -z "$NERVE_DATA_DIR" ] && [ -d .gpudata ] && export NERVE_DATA_DIR=$PWD/.gpudata
-PY=${PY:-python3}
+. "$(dirname "$0")/gpu_env.sh"
 nvidia-smi -L
 timeout 240 $PY -m pytest -q -p no:cacheprovider -n 12 tests -k "device or gpu or cupy or mixed" -rfE --tb=short \
     -W ignore::pytest.PytestWarning 2>&1 | grep -v "PytestBenchmarkWarning\|warner(" | tee "$OUT/pytest_mixed.txt" | tail -30

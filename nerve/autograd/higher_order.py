@@ -10,36 +10,19 @@ import numpy as np
 
 from .. import backend
 from .second_order import _const, _ops, _shape, rule_for
-from .tensor import Tensor
+from .tensor import Tensor, post_order
 
 
 def _order(roots, wanted=None):
     """Functions reachable from ``roots`` in reverse topological order (outputs first); with ``wanted`` (ids of
     tensors), only those through which a wanted tensor is reached: nothing upstream of what is asked for runs."""
-    order, seen = [], set()
-    stack = [(r._ctx, False) for r in roots if r._ctx is not None]
-    while stack:
-        fn, done = stack.pop()
-        if done:
-            order.append(fn)
-            continue
-        if fn in seen:
-            continue
-        seen.add(fn)
-        stack.append((fn, True))
-        for t, need in zip(fn.inputs, fn.needs):
-            if need and t._ctx is not None and t._ctx not in seen:
-                stack.append((t._ctx, False))
+    order = post_order(roots, "grad")
     if wanted is not None:  # post-order: a function's inputs were decided before it
         useful = set()
         for fn in order:
             if any(need and (id(t) in wanted or t._ctx in useful) for t, need in zip(fn.inputs, fn.needs)):
                 useful.add(fn)
         order = [fn for fn in order if fn in useful]
-    for fn in order:
-        if fn.freed:
-            raise RuntimeError(f"grad: the graph through op '{type(fn).__name__}' was already freed by an earlier "
-                               f"backward; pass retain_graph=True to that backward")
     return order[::-1]
 
 

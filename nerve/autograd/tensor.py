@@ -251,12 +251,12 @@ def tensor(data, requires_grad=False, dtype=None):
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
-def run_backward(root, grad, retain_graph=False):
-    """Reverse topological walk over the Functions reachable from ``root``."""
-    # iterative DFS post-order over Function nodes (no recursion limit for long unrolled RNNs); Function
-    # objects hash by identity, so they key the sets and dicts directly
+def post_order(roots, who="backward"):
+    """The Functions reachable from ``roots`` (tensors), each after all the Functions it consumes: an iterative
+    DFS post-order (no recursion limit for long unrolled RNNs); Function objects hash by identity, so they key
+    the sets and dicts directly."""
     order, seen = [], set()
-    stack = [(root._ctx, False)]
+    stack = [(r._ctx, False) for r in roots if r._ctx is not None]
     while stack:
         fn, done = stack.pop()
         if done:
@@ -265,13 +265,19 @@ def run_backward(root, grad, retain_graph=False):
         if fn in seen:
             continue
         if fn.freed:
-            raise RuntimeError(f"backward: the graph through op '{type(fn).__name__}' was already freed by an "
+            raise RuntimeError(f"{who}: the graph through op '{type(fn).__name__}' was already freed by an "
                                f"earlier backward; pass retain_graph=True to the first call to backward twice")
         seen.add(fn)
         stack.append((fn, True))
         for t, need in zip(fn.inputs, fn.needs):
             if need and t._ctx is not None and t._ctx not in seen:
                 stack.append((t._ctx, False))
+    return order
+
+
+def run_backward(root, grad, retain_graph=False):
+    """Reverse topological walk over the Functions reachable from ``root``."""
+    order = post_order((root,))
     grads = {root._ctx: {root._oi: grad}}
     retained = {}
     handed = set()  # ids of the arrays owning memory already given to a leaf's .grad
