@@ -387,7 +387,7 @@ class Layer:
                 return a
             raise TypeError(f"{type(self).__name__} '{self.name}': expected numeric input, got an array of dtype "
                             f"{a.dtype}")
-        if a.dtype.kind == "f" and self.autocast and a.dtype != np.dtype(dtype) and dtype in _FLOAT_DTYPES:
+        if a.dtype.kind == "f" and self.autocast and a.dtype != np.dtype(dtype):  # Keras: to any layer dtype
             a = a.astype(dtype)
         elif a.dtype.kind == "b":
             pass
