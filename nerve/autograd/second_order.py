@@ -59,25 +59,28 @@ def _elementwise(fn_derivative):
 
 def _add(fn, g):
     a, b = fn.inputs
-    return _unbroadcast(g, _shape(a)), _unbroadcast(g, _shape(b))
+    ga, gb = fn.needs
+    return (_unbroadcast(g, _shape(a)) if ga else None), (_unbroadcast(g, _shape(b)) if gb else None)
 
 
 def _subtract(fn, g):
     a, b = fn.inputs
-    return _unbroadcast(g, _shape(a)), _unbroadcast(_ops().negative(g), _shape(b))
+    ga, gb = fn.needs
+    return (_unbroadcast(g, _shape(a)) if ga else None), (_unbroadcast(_ops().negative(g), _shape(b)) if gb else None)
 
 
 def _multiply(fn, g):
     a, b = fn.inputs
     o = _ops()
-    return _unbroadcast(o.multiply(g, b), _shape(a)), _unbroadcast(o.multiply(g, a), _shape(b))
+    return (_unbroadcast(o.multiply(g, b), _shape(a)) if fn.needs[0] else None,
+            _unbroadcast(o.multiply(g, a), _shape(b)) if fn.needs[1] else None)
 
 
 def _divide(fn, g):
     a, b = fn.inputs  # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
     o = _ops()
-    return (_unbroadcast(o.divide(g, b), _shape(a)),
-            _unbroadcast(o.negative(o.divide(o.multiply(g, a), o.multiply(b, b))), _shape(b)))
+    return (_unbroadcast(o.divide(g, b), _shape(a)) if fn.needs[0] else None,
+            _unbroadcast(o.negative(o.divide(o.multiply(g, a), o.multiply(b, b))), _shape(b)) if fn.needs[1] else None)
 
 
 def _power(fn, g):
