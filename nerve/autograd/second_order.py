@@ -6,7 +6,7 @@ same formulas as the op's backward, e.g. for C = A B: dA = dC B^T, dB = A^T dC a
 a later ``.backward()`` runs. Masks (ReLU's [z > 0], LeakyReLU's slopes, the argmax of a maximum or of a pooling
 window) are constants: their derivative is zero almost everywhere. Fused normalization gets its rule from a
 composite of differentiable ops (``_recomputed``); linear maps (pooling) from their adjoint (``_LinearMap``).
-An op without a rule raises NotImplementedError naming it.
+An op without a rule raises NotImplementedError naming it (3-D convolutions, recurrences, cumulative sums, ...).
 """
 import numpy as np
 
@@ -309,6 +309,23 @@ def _conv2d(fn, g):
     return (gx, gw, gb)[:len(fn.inputs)] + (None,) * max(0, len(fn.inputs) - 3)
 
 
+def _conv2d_transpose(fn, g):
+    """Transposed convolution y = col2im(x2 W2^T) (the adjoint of conv2d): its backward reads the windows of the
+    padded output gradient, cols = im2col(g): dx = cols W2, dW = cols^T x2, db = sum g."""
+    o = _ops()
+    x, w = fn.inputs[:2]
+    b = fn.inputs[2] if len(fn.inputs) > 2 else None
+    pshape, ph, pw, kh, kw, sh, sw, dh, dw, h, wd = fn.geom
+    f, c = w.shape[2], w.shape[3]
+    geom = (_shape(g), pshape, ph, pw, kh, kw, sh, sw, dh, dw, h, wd)  # a forward conv over g's geometry
+    needs = tuple(fn.needs) + (False,) * (3 - len(fn.needs))
+    cols = _Im2Col.apply(g, geom) if needs[0] or needs[1] else None
+    gx = o.reshape(o.matmul(cols, o.reshape(w, (kh * kw * f, c))), _shape(x)) if needs[0] else None
+    gw = o.reshape(o.matmul(o.transpose(cols), o.reshape(x, (-1, c))), _shape(w)) if needs[1] else None
+    gb = o.sum(g, axis=(0, 1, 2)) if b is not None and needs[2] else None
+    return (gx, gw, gb)[:len(fn.inputs)] + (None,) * max(0, len(fn.inputs) - 3)
+
+
 def _recomputed(composite):
     """The rule of a fused op from a composite of differentiable ops computing the same thing:
     dL/dinputs = grad(<g, composite(inputs)>, inputs, create_graph=True), with the composite's own rules."""
@@ -429,7 +446,7 @@ def _rules():
         A.Softmax: _softmax, A.LogSoftmax: _log_softmax, NP._Elementwise: _numpy_elementwise,
         R.Sum: _sum, R.Mean: lambda fn, g: _sum(fn, g, fn.n),
         S.Reshape: _reshape, S.Transpose: _transpose, S.Concatenate: _concatenate, S.GetItem: _getitem,
-        L.MatMul: _matmul, N.DenseFn: _dense, C.Conv2DFn: _conv2d,
+        L.MatMul: _matmul, N.DenseFn: _dense, C.Conv2DFn: _conv2d, C.Conv2DTransposeFn: _conv2d_transpose,
         NO.NormalizeFn: _recomputed(_normalize), NO.AffineNormFn: _recomputed(_affine_norm),
         P.AvgPool2DFn: _avg_pool, P.MaxPool2DFn: _max_pool,
     }

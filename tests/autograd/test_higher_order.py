@@ -166,6 +166,18 @@ def test_grad_stops_at_the_inputs_asked_for():
     np.testing.assert_allclose(ghh.numpy(), 2 * (1 - t ** 2) - 2 * h.numpy() * t * (1 - t ** 2), rtol=1e-10)
 
 
+@pytest.mark.parametrize("strides,padding,output_padding,dilation", [
+    ((1, 1), "valid", None, (1, 1)), ((2, 2), "same", None, (1, 1)), ((2, 1), "valid", (1, 0), (1, 1)),
+    ((1, 1), "same", None, (2, 2))])
+def test_conv2d_transpose_second_order(strides, padding, output_padding, dilation):
+    from nerve.autograd.ops.conv import Conv2DTransposeFn
+
+    def f(x, w, b):
+        return ops.tanh(Conv2DTransposeFn.apply(x, w, b, strides=strides, padding=padding,
+                                                output_padding=output_padding, dilation=dilation))
+    second_order(f, [rnd(2, 4, 3, 3), rnd(3, 2, 5, 3) * 0.5, rnd(5)])
+
+
 def test_grad_matches_backward_and_leaves_grad_alone():
     x = nerve.tensor(rnd(4, 3), requires_grad=True)
     w = nerve.tensor(rnd(3, 2), requires_grad=True)
