@@ -30,6 +30,7 @@ def test_policy_names_and_dtypes():
     assert nerve.dtype_policies.deserialize(nerve.dtype_policies.serialize(p)) == p
     layer = layers.Dense(3, dtype="mixed_float16")
     assert (layer.dtype, layer.compute_dtype, layer.variable_dtype) == ("float32", "float16", "float32")
+    assert layer.input_dtype == "float16" and layers.BatchNormalization(dtype="mixed_float16").input_dtype == "float32"
     assert layer.dtype_policy == p and layers.Dense(3, dtype=p).compute_dtype == "float16"
     # the dict Keras writes for a policy in a layer's config
     assert layers.Dense(3, dtype={"module": "keras", "class_name": "DTypePolicy",

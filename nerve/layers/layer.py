@@ -360,15 +360,17 @@ class Layer:
             self.build(shapes)
             self.built = True
 
-    def _input_dtype(self):
-        """What float inputs are cast to: the compute dtype, or under a mixed policy the variable dtype for layers
-        that compute in float32 (normalization: float16 statistics overflow, as in Keras)."""
+    @property
+    def input_dtype(self):
+        """The dtype float inputs are cast to (Keras' ``Layer.input_dtype``): the compute dtype, or under a mixed
+        policy the variable dtype for layers that compute in float32 (normalization: float16 statistics overflow;
+        Keras casts inside their call instead)."""
         if self._dtype in _MIXED and self._mixed_in_float32:
             return self.dtype
         return self.compute_dtype
 
     def _convert(self, x, dtype=None):
-        dtype = dtype or self._input_dtype()
+        dtype = dtype or self.input_dtype
         if isinstance(x, Tensor):
             d = x.data
             if self.autocast and d.dtype.kind == "f" and d.dtype != np.dtype(dtype) and dtype in _FLOAT_DTYPES:
@@ -544,7 +546,7 @@ class Layer:
         mixed = self._dtype in _MIXED
         if current is None and not mixed:
             return None
-        dtype = self._input_dtype() if self.autocast else None
+        dtype = self.input_dtype if self.autocast else None
         if dtype not in _FLOAT_DTYPES or dtype == self.dtype:
             dtype = None  # variables are read as they are
         if current is not None and dtype is not None and current.dtype == np.dtype(dtype):
