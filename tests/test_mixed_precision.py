@@ -224,3 +224,21 @@ def test_mixed_dense_on_the_device_stand_in():
             outs.append((nerve.ops.convert_to_numpy(y), nerve.ops.convert_to_numpy(layer.kernel.grad)))
         for a, b in zip(*outs):
             np.testing.assert_allclose(b.astype("float32"), a.astype("float32"), rtol=2e-3, atol=2e-3)
+
+
+def test_float16_overflow_under_loss_scaling_is_handled_quietly(mixed):
+    """The scaled loss (2^15) overflows float16 gradients in a CNN's first steps: LossScaleOptimizer skips those
+    steps and halves its scale, without NumPy overflow warnings, and training goes on with finite weights."""
+    import warnings
+    rng = np.random.default_rng(0)
+    x = rng.random((64, 12, 12, 1)).astype("float32")
+    y = rng.integers(0, 3, 64)
+    model = nerve.Sequential([nerve.Input((12, 12, 1)), layers.Conv2D(4, 3, activation="relu"),
+                              layers.BatchNormalization(), layers.MaxPooling2D(), layers.Flatten(), layers.Dense(3),
+                              layers.Activation("softmax", dtype="float32")])
+    model.compile("adam", "sparse_categorical_crossentropy")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        hist = model.fit(x, y, epochs=2, batch_size=16, verbose=0).history
+    assert model.optimizer.dynamic_scale < 2.0 ** 15  # at least one overflow was caught and the scale halved
+    assert np.all(np.isfinite(hist["loss"])) and all(np.all(np.isfinite(w.numpy())) for w in model.weights)

@@ -24,10 +24,10 @@ def gradient_variables(model, x):
 def backward_and_apply(loss, variables, optimizer, skip_missing=False):
     """Clear the grads of ``variables``, backpropagate ``loss`` and apply one ``optimizer`` update. With
     ``skip_missing`` the variables that received no gradient are left out of the update."""
-    from ..optimizers.base import scale_loss
+    from ..optimizers.base import backward_scaled
     for v in variables:
         v.grad = None
-    scale_loss(optimizer, loss).backward()  # optimizer.apply divides the gradients by the same scale
+    backward_scaled(optimizer, loss)  # optimizer.apply divides the gradients by the same scale
     if skip_missing:
         variables = [v for v in variables if v.grad is not None]
     optimizer.apply([v.grad for v in variables], variables)

@@ -22,7 +22,7 @@ given to every rank (each indexes its own share), as with a shared filesystem or
 import numpy as np
 
 from .. import backend
-from ..optimizers.base import scale_loss
+from ..optimizers.base import backward_scaled
 
 
 class SerialComm:
@@ -154,7 +154,7 @@ def distributed_fit(model, x, y=None, batch_size=32, epochs=1, shuffle=True, see
                 with backend.enable_grad(), backend.training_mode(True):
                     y_pred = model(xb, training=True)
                     loss = model.compute_loss(x=xb, y=yb, y_pred=y_pred, sample_weight=swb, training=True)
-                scale_loss(model.optimizer, loss).backward()  # optimizer.apply below unscales the mean
+                backward_scaled(model.optimizer, loss)  # optimizer.apply below unscales the mean
                 loss_local = float(loss.data) * n_local
             for v in variables:  # n_r * g_r, float64 for the sum
                 g = v.grad.data if (n_local and v.grad is not None) else np.zeros(v.shape, v.data.dtype)

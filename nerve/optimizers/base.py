@@ -437,6 +437,18 @@ def scale_loss(optimizer, loss):
     return loss if f is None else f(loss)
 
 
+def backward_scaled(optimizer, loss):
+    """``scale_loss(optimizer, loss).backward()``. Under dynamic loss scaling (LossScaleOptimizer) an overflow of
+    the scaled float16 gradients is expected: apply() then skips the step and halves the scale, so NumPy's
+    overflow warnings are off during that backward."""
+    scaled = scale_loss(optimizer, loss)
+    if getattr(optimizer, "dynamic_scale", None) is None:
+        scaled.backward()
+        return
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaled.backward()
+
+
 def scales_loss(optimizer):
     """Whether ``scale_loss`` changes the loss (a planned step, which seeds backward with ones, then stands aside)."""
     f = getattr(type(optimizer), "scale_loss", None)

@@ -13,7 +13,7 @@ import contextlib
 import numpy as np
 
 from .. import backend, denormals
-from ..optimizers.base import scale_loss
+from ..optimizers.base import backward_scaled
 from ..autograd.ops import chains
 from ..autograd.tensor import Tensor
 from .callback_list import CallbackList, pythonify_logs
@@ -323,7 +323,7 @@ class Trainer:
         for v in variables:
             v.grad = None
         if loss.requires_grad and variables:
-            scale_loss(self.optimizer, loss).backward()  # apply() divides the gradients by the same scale
+            backward_scaled(self.optimizer, loss)  # apply() divides the gradients by the same scale
             self.optimizer.apply([v.grad for v in variables], variables)
         if first:  # frozen weights took part in that first graph: drop what they received
             for w in self.weights:
