@@ -95,13 +95,10 @@ def _sweep(seeds, inputs, create_graph):
         if gouts is None:
             continue
         meta = fn.__dict__.get("out_meta")
-        if meta is not None and len(meta) > 1:
-            if create_graph:
-                raise NotImplementedError(f"grad(create_graph=True): op '{type(fn).__name__}' has several outputs "
-                                          f"and no differentiable backward yet")
+        if meta is not None and len(meta) > 1:  # several outputs (a recurrence's sequence and final states)
             xp = backend.get_array_module(next(iter(gouts.values())).data)
-            in_grads = fn.backward(*(gouts[i].data if i in gouts else xp.zeros(s, d)
-                                     for i, (s, d) in enumerate(meta)))
+            gs = [gouts[i] if i in gouts else _const(xp.zeros(s, d)) for i, (s, d) in enumerate(meta)]
+            in_grads = rule_for(fn)(fn, *gs) if create_graph else fn.backward(*(g.data for g in gs))
         elif create_graph:
             in_grads = rule_for(fn)(fn, gouts[0])
         else:

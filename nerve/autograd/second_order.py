@@ -5,8 +5,9 @@ time, with differentiable ops: ``rule(fn, g)`` returns one gradient Tensor (or N
 same formulas as the op's backward, e.g. for C = A B: dA = dC B^T, dB = A^T dC as matmul nodes, whose own backward
 a later ``.backward()`` runs. Masks (ReLU's [z > 0], LeakyReLU's slopes, the argmax of a maximum or of a pooling
 window) are constants: their derivative is zero almost everywhere. Fused normalization gets its rule from a
-composite of differentiable ops (``_recomputed``); linear maps (pooling) from their adjoint (``_LinearMap``).
-An op without a rule raises NotImplementedError naming it (3-D convolutions, recurrences, cumulative sums, ...).
+composite of differentiable ops (``_recomputed``), and so do the fused recurrences (unrolled step by step); linear
+maps (pooling) from their adjoint (``_LinearMap``). An op without a rule raises NotImplementedError naming it
+(3-D convolutions, cumulative sums, ...).
 """
 import numpy as np
 
@@ -328,13 +329,15 @@ def _conv2d_transpose(fn, g):
 
 def _recomputed(composite):
     """The rule of a fused op from a composite of differentiable ops computing the same thing:
-    dL/dinputs = grad(<g, composite(inputs)>, inputs, create_graph=True), with the composite's own rules."""
-    def rule(fn, g):
+    dL/dinputs = grad(<g, composite(inputs)>, inputs, create_graph=True), with the composite's own rules (one g
+    per output of the op)."""
+    def rule(fn, *g):
         ins = fn.inputs
         idx = [i for i, (t, need) in enumerate(zip(ins, fn.needs)) if need]
         from .higher_order import grad
         y = composite(fn, *ins)
-        gs = grad(y, [ins[i] for i in idx], grad_outputs=g, create_graph=True, allow_unused=True)
+        ys = list(y) if isinstance(y, tuple) else [y]
+        gs = grad(ys, [ins[i] for i in idx], grad_outputs=list(g), create_graph=True, allow_unused=True)
         out = [None] * len(ins)
         for i, gi in zip(idx, gs):
             out[i] = gi
@@ -360,6 +363,77 @@ def _affine_norm(fn, x, gamma, beta, mean, var, *_):
     if gamma is not None:
         y = o.multiply(y, o.reshape(gamma, fn.bshape))
     return y if beta is None else o.add(y, o.reshape(beta, fn.bshape))
+
+
+def _rnn(fn, x, states, step):
+    """The recurrences of ops/recurrent.py unrolled with differentiable ops: ``step(x_t, states)`` gives the new
+    states (h first); a mask keeps the previous state where it is 0 (Keras); returns (output, *final states)."""
+    o = _ops()
+    xt = o.transpose(x, (1, 0, 2))  # time-major
+    T = xt.shape[0]
+    m = fn.m  # (T, N, 1) in processing order, or None
+    hs = []
+    for k, t in enumerate(range(T - 1, -1, -1) if fn.go_backwards else range(T)):
+        new = step(xt[t], states)
+        if m is not None:
+            mt = _const(m[k])
+            new = [o.add(s, o.multiply(mt, o.subtract(n, s))) for s, n in zip(states, new)]
+        states = new
+        hs.append(states[0])
+    if fn.return_sequences:
+        out = o.stack(hs, axis=1)
+        if fn.zero_masked and m is not None:
+            out = o.multiply(out, _const(m.transpose(1, 0, 2)))
+    else:
+        out = hs[-1]
+    return (out,) + tuple(states)
+
+
+def _initial(fn, s, x, n):
+    if s is None:
+        return _const(backend.get_array_module(x.data).zeros((x.shape[0], n), x.data.dtype))
+    return s if isinstance(s, Tensor) else _const(s)
+
+
+def _simple_rnn(fn, x, w, u, b, h0, *_):
+    """SimpleRNNFn: h_t = tanh(x_t W + h_{t-1} U + b)."""
+    o = _ops()
+
+    def step(xs, st):
+        z = o.add(o.matmul(xs, w), o.matmul(st[0], u))
+        return [o.tanh(z if b is None else o.add(z, b))]
+    return _rnn(fn, x, [_initial(fn, h0, x, u.shape[0])], step)
+
+
+def _lstm(fn, x, w, u, b, h0, c0, *_):
+    """LSTMFn (Keras gate order i, f, c, o): c_t = f c_{t-1} + i tanh(z_c), h_t = o tanh(c_t)."""
+    o = _ops()
+    n = u.shape[0]
+
+    def step(xs, st):
+        z = o.add(o.matmul(xs, w), o.matmul(st[0], u))
+        if b is not None:
+            z = o.add(z, b)
+        i, f, g, og = (z[:, k * n:(k + 1) * n] for k in range(4))
+        c = o.add(o.multiply(o.sigmoid(f), st[1]), o.multiply(o.sigmoid(i), o.tanh(g)))
+        return [o.multiply(o.sigmoid(og), o.tanh(c)), c]
+    return _rnn(fn, x, [_initial(fn, h0, x, n), _initial(fn, c0, x, n)], step)
+
+
+def _gru(fn, x, w, u, b, h0, *_):
+    """GRUFn (reset_after): z = sigma(xz + rz), r = sigma(xr + rr), hh = tanh(xh + r rh), h_t = z h + (1 - z) hh."""
+    o = _ops()
+    n = u.shape[0]
+
+    def step(xs, st):
+        xw, rec = o.matmul(xs, w), o.matmul(st[0], u)
+        if b is not None:
+            xw, rec = o.add(xw, b[0]), o.add(rec, b[1])
+        z = o.sigmoid(o.add(xw[:, :n], rec[:, :n]))
+        r = o.sigmoid(o.add(xw[:, n:2 * n], rec[:, n:2 * n]))
+        hh = o.tanh(o.add(xw[:, 2 * n:], o.multiply(r, rec[:, 2 * n:])))
+        return [o.add(hh, o.multiply(z, o.subtract(st[0], hh)))]
+    return _rnn(fn, x, [_initial(fn, h0, x, n)], step)
 
 
 class _LinearMap(Function):
@@ -414,9 +488,9 @@ def _max_pool(fn, g):
 
 def _rules():
     import importlib
-    A, C, E, L, N, NO, NP, P, R, S = (importlib.import_module(f"nerve.autograd.ops.{m}")  # not same-named ops
-                                      for m in ("activation", "conv", "elementwise", "linalg", "nn", "norm",
-                                                "numpy_ops", "pool", "reduce", "shape"))
+    A, C, E, L, N, NO, NP, P, R, RN, S = (importlib.import_module(f"nerve.autograd.ops.{m}")  # not same-named ops
+                                          for m in ("activation", "conv", "elementwise", "linalg", "nn", "norm",
+                                                    "numpy_ops", "pool", "reduce", "recurrent", "shape"))
     from .ops.activation import SELU_ALPHA, SELU_SCALE
     o = _ops()
     return {
@@ -449,6 +523,8 @@ def _rules():
         L.MatMul: _matmul, N.DenseFn: _dense, C.Conv2DFn: _conv2d, C.Conv2DTransposeFn: _conv2d_transpose,
         NO.NormalizeFn: _recomputed(_normalize), NO.AffineNormFn: _recomputed(_affine_norm),
         P.AvgPool2DFn: _avg_pool, P.MaxPool2DFn: _max_pool,
+        RN.SimpleRNNFn: _recomputed(_simple_rnn), RN.LSTMFn: _recomputed(_lstm), RN.GRUFn: _recomputed(_gru),
+        S.Stack: lambda fn, g: tuple(o.getitem(g, (slice(None),) * fn.axis + (i,)) for i in range(g.shape[fn.axis])),
     }
 
 

@@ -291,3 +291,27 @@ def test_second_order_on_the_device_matches_the_host():
     with fakecupy.gpu_module() as cp:
         fakecupy.check_same_on_device(cp, penalty, inputs, rtol=1e-4 if fakecupy.real_cupy() else 1e-6,
                                       atol=1e-5 if fakecupy.real_cupy() else 1e-7)
+
+
+@pytest.mark.parametrize("kind", ["simple_rnn", "lstm", "gru"])
+@pytest.mark.parametrize("options", [dict(), dict(return_sequences=True, go_backwards=True),
+                                     dict(return_sequences=True, masked=True, zero_masked=True),
+                                     dict(masked=True, initial=True)])
+def test_recurrent_second_order(kind, options):
+    """The fused recurrences (fast and masked paths, both directions, initial states) through their unrolled
+    composites; every output (sequence or last, final states) carries a cotangent."""
+    from nerve.autograd.ops.recurrent import GRUFn, LSTMFn, SimpleRNNFn
+    fn_cls, gates, n_states = {"simple_rnn": (SimpleRNNFn, 1, 1), "lstm": (LSTMFn, 4, 2), "gru": (GRUFn, 3, 1)}[kind]
+    N, T, D, H = 2, 4, 3, 2
+    mask = np.array([[1, 1, 0, 1], [1, 0, 1, 1]], bool) if options.get("masked") else None
+    kw = {k: options[k] for k in ("return_sequences", "go_backwards", "zero_masked") if k in options}
+    b = rnd(2, gates * H) * 0.5 if kind == "gru" else rnd(gates * H) * 0.5
+    inputs = [rnd(N, T, D), rnd(D, gates * H) * 0.7, rnd(H, gates * H) * 0.7, b]
+    if options.get("initial"):
+        inputs += [rnd(N, H) for _ in range(n_states)]
+
+    def f(x, w, u, b, *init):
+        init = list(init) or [None] * n_states
+        outs = fn_cls.apply(x, w, u, b, *init, mask, **kw)
+        return ops.concatenate([ops.reshape(t, (N, -1)) for t in outs], axis=1)  # every output in one tensor
+    second_order(f, inputs)
