@@ -4,7 +4,7 @@ __version__ = "0.1.0"
 from . import backend
 from .backend import (config, debug_mode, device, enable_grad, floatx, no_grad, set_floatx, set_grad_enabled,
                       set_random_seed)
-from .autograd import Function, Tensor, grad, gradcheck, tensor
+from .autograd import Function, Tensor, gradcheck, tensor
 from .denormals import set_flush_denormal
 from . import utils
 
@@ -19,7 +19,7 @@ _SUBMODULES = ("ops", "models", "layers", "losses", "optimizers", "metrics", "ca
                "regularizers", "constraints", "saving", "training", "datasets", "variables",
                "applications", "preprocessing", "inspect", "evaluation", "generative", "wrappers", "integrations",
                "recipes", "random", "tree", "dtype_policies", "mixed_precision")
-_TOP_LEVEL = {"Sequential": "models", "Model": "models", "Functional": "models", "Input": "layers",
+_TOP_LEVEL = {"grad": "autograd.higher_order", "Sequential": "models", "Model": "models", "Functional": "models", "Input": "layers",
               "InputSpec": "layers", "Layer": "layers", "Variable": "variables", "KerasTensor": "layers.node",
               "Loss": "losses", "Metric": "metrics", "Optimizer": "optimizers", "Initializer": "initializers",
               "Regularizer": "regularizers", "DTypePolicy": "dtype_policies", "FloatDTypePolicy": "dtype_policies",

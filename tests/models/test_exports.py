@@ -24,7 +24,8 @@ def test_import_nerve_is_lazy():
             "'nerve.saving', 'nerve.losses', 'nerve.preprocessing', 'nerve.dtype_policies', 'nerve.mixed_precision', "
             "'nerve.utils.progbar', 'nerve.utils.operation', 'zipfile', 'json', 'nerve.scopes', "
             "'nerve.rematerialization', 'nerve.utils.audio_dataset_utils', 'wave', 'nerve.ops', "
-            "'nerve.autograd.ops.numpy_extra', 'nerve.autograd.ops.linalg_ops') "
+            "'nerve.autograd.ops.numpy_extra', 'nerve.autograd.ops.linalg_ops', 'nerve.autograd.higher_order', "
+            "'nerve.autograd.second_order') "
             "if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=str(__import__("pathlib").Path(nerve.__file__).parent.parent))
