@@ -213,8 +213,13 @@ def _elementwise_table():
     }
 
 
+_TABLE = []
+
+
 def _numpy_elementwise(fn, g):
-    table = _elementwise_table()
+    if not _TABLE:
+        _TABLE.append(_elementwise_table())
+    table = _TABLE[0]
     if fn.name not in table:
         raise NotImplementedError(f"grad(create_graph=True): op '{fn.name}' has no differentiable backward yet")
     return (_ops().multiply(g, table[fn.name](fn.inputs[0])),)
