@@ -199,6 +199,19 @@ class _MultiHead(_Attending):
             kwargs.pop(name, None)
         return super().__call__(tensors, **kwargs)
 
+    def _probs(self, scores, keep, training):
+        """(attention scores, the weights applied to the values): softmax over the keys with masked positions
+        zeroed after it (Keras' Softmax layer with a mask: an entirely masked row gives zeros, not a uniform
+        row), then dropout on the weights only; the scores returned are those before dropout (as Keras)."""
+        if keep is None:
+            probs = ops.softmax(scores, axis=-1)
+        else:
+            probs = ops.softmax(self._masked(scores, keep), axis=-1)
+            probs = ops.multiply(probs, backend.like(probs.data, keep.astype(probs.dtype)))
+        if training and self.dropout > 0:
+            return probs, nrandom.dropout(probs, self.dropout, seed=self._seed_gen)
+        return probs, probs
+
     def _shapes(self, shapes):
         who = f"{type(self).__name__} '{self.name}'"
         if not isinstance(shapes, list) or len(shapes) not in (2, 3) or any(len(s) != 3 for s in shapes):
@@ -299,8 +312,8 @@ class MultiHeadAttention(_MultiHead):
         k, v = self._project(key, "key"), self._project(value, "value")
         scores = ops.einsum("bshk,bthk->bhts", k, q)  # (B, H, T, S)
         keep = self._keep(inputs, mask, attention_mask, use_causal_mask, scores.shape)
-        probs = self._weights(scores, None if keep is None else keep[:, None], training)  # (B, 1, T, S): all heads
-        ctx = ops.einsum("bhts,bshv->bthv", probs, v)
+        probs, weights = self._probs(scores, None if keep is None else keep[:, None], training)  # (B, 1, T, S)
+        ctx = ops.einsum("bhts,bshv->bthv", weights, v)
         out = ops.einsum("bthv,hvo->bto", ctx, self.output_kernel)
         if self.output_bias is not None:
             out = ops.add(out, self.output_bias)

@@ -13,7 +13,6 @@ import struct
 import numpy as np
 
 from .. import backend, constraints, initializers, ops, regularizers
-from .. import random as nrandom
 from ..autograd.tensor import Tensor
 from ..saving.registry import register, serialize
 from .attention import _MultiHead
@@ -108,15 +107,8 @@ class GroupedQueryAttention(_MultiHead):
             t, s = scores.shape[-2:]
             band = np.abs(np.arange(t)[:, None] - np.arange(s)[None]) < self.sliding_window
             keep = band[None] if keep is None else keep & band
-        if keep is None:
-            probs = ops.softmax(scores, axis=-1)
-        else:
-            keep = keep[:, None]  # (B, 1, T, S): all heads
-            probs = ops.softmax(self._masked(scores, keep), axis=-1)
-            probs = ops.multiply(probs, backend.like(probs.data, keep.astype(probs.dtype)))
-        dropped = nrandom.dropout(probs, self.dropout, seed=self._seed_gen) if training and self.dropout > 0 \
-            else probs
-        ctx = ops.einsum("bhts,bshd->bthd", dropped, v)
+        probs, weights = self._probs(scores, None if keep is None else keep[:, None], training)  # (B, 1, T, S)
+        ctx = ops.einsum("bhts,bshd->bthd", weights, v)
         if self.use_gate:
             ctx = ops.multiply(ctx, ops.sigmoid(self._project(query, "gate")))
         out = ops.einsum("bthd,hdm->btm", ctx, self.output_kernel)

@@ -163,3 +163,21 @@ def test_mha_bad_arguments():
         layers.MultiHeadAttention(2, 2, attention_axes=(1, 2))
     with pytest.raises(ValueError, match=r"expected mha\(query, value, key=None\)"):
         layers.MultiHeadAttention(2, 2)(np.ones((1, 2, 3)))
+
+
+def test_mha_masked_rows_are_zeros_and_scores_are_taken_before_dropout():
+    """Keras 3.15: MHA's softmax is the Softmax layer with the mask (masked positions zeroed after it, so an
+    entirely masked row is zeros), and the scores it returns are those before dropout."""
+    L = layers
+    q = np.random.default_rng(0).standard_normal((2, 3, 4)).astype("float32")
+    m = np.ones((2, 3, 3), bool)
+    m[0, 1] = False  # query step 1 of sample 0 sees nothing
+    m[1, :, 2] = False
+    mha = L.MultiHeadAttention(2, 2, dropout=0.5, seed=3)
+    out, scores = mha(q, q, attention_mask=m, return_attention_scores=True, training=True)
+    s = scores.numpy()
+    assert np.all(s[0, :, 1] == 0) and np.all(s[1, :, :, 2] == 0)
+    np.testing.assert_allclose(s[0, :, 0].sum(-1), 1.0, rtol=1e-6)  # no dropout in the returned scores
+    out_eval, scores_eval = mha(q, q, attention_mask=m, return_attention_scores=True)
+    np.testing.assert_allclose(scores_eval.numpy(), s, rtol=1e-6)
+    assert not np.allclose(out.numpy(), out_eval.numpy())  # dropout did act on the weights applied to the values
