@@ -11,6 +11,7 @@ own ``__setstate__`` (which trusts its input) never runs. Every problem is a ``D
 """
 import _codecs
 import io
+import warnings
 import pickle
 import zipfile
 
@@ -160,13 +161,15 @@ def safe_unpickle(data, name="pickle"):
 def _parse_npy(data, name, allow_object):
     fp = io.BytesIO(data)
     try:
-        version = np.lib.format.read_magic(fp)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fp)
-        elif version in ((2, 0), (3, 0)):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fp)
-        else:
-            raise ValueError(f"unsupported .npy version {version}")
+        with warnings.catch_warnings():  # a mangled header makes NumPy warn (Python 2 headers) before failing
+            warnings.simplefilter("ignore")
+            version = np.lib.format.read_magic(fp)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(fp)
+            elif version in ((2, 0), (3, 0)):
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(fp)
+            else:
+                raise ValueError(f"unsupported .npy version {version}")
     except Exception as e:  # noqa: BLE001 - header parsing of hostile bytes
         raise DatasetFormatError(f"{name}: bad .npy header: {e}") from e
     offset = fp.tell()
