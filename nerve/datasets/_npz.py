@@ -11,8 +11,8 @@ own ``__setstate__`` (which trusts its input) never runs. Every problem is a ``D
 """
 import _codecs
 import io
-import warnings
 import pickle
+import warnings
 import zipfile
 
 import numpy as np
