@@ -6,8 +6,8 @@ same formulas as the op's backward, e.g. for C = A B: dA = dC B^T, dB = A^T dC a
 a later ``.backward()`` runs. Masks (ReLU's [z > 0], LeakyReLU's slopes, the argmax of a maximum or of a pooling
 window) are constants: their derivative is zero almost everywhere. Fused normalization gets its rule from a
 composite of differentiable ops (``_recomputed``), and so do the fused recurrences (unrolled step by step); linear
-maps (pooling) from their adjoint (``_LinearMap``). An op without a rule raises NotImplementedError naming it
-(3-D convolutions, cumulative sums, ...).
+maps (pooling, im2col) from their adjoint (``_LinearMap``). An op without a rule raises NotImplementedError
+naming it (cumulative sums, sorting, ...).
 """
 import numpy as np
 
@@ -262,39 +262,20 @@ def _log_softmax(fn, g):
     return o.subtract(g, o.multiply(s, o.sum(g, axis=fn.axis, keepdims=True))), None
 
 
-class _Im2Col(Function):
-    """cols = windows(pad(x)) as (N*OH*OW, kh*kw*C), for a Conv2DFn's geometry; adjoint: col2im and crop."""
-    name = "im2col"
-
-    def forward(self, x, geom):
-        from .ops.conv import _pad, windows
-        xshape, pshape, ph, pw, kh, kw, sh, sw, dh, dw, oh, ow = self.geom = geom
-        n, c = xshape[0], xshape[3]
-        return windows(_pad(x, ph, pw), kh, kw, sh, sw, dh, dw, oh, ow).reshape(n * oh * ow, kh * kw * c).copy()
-
-    def backward(self, g):
-        return _col2im(g, self.geom), None
-
-
-def _col2im(cols, geom):
-    from .ops.conv import col2im
+def _maps2d(geom):
+    """im2col / col2im of a Conv2DFn's geometry (cols (N*OH*OW, kh*kw*C)) as mutually adjoint array functions."""
+    from .ops.conv import _pad, col2im, windows
     xshape, pshape, ph, pw, kh, kw, sh, sw, dh, dw, oh, ow = geom
     n, c = xshape[0], xshape[3]
-    dxp = col2im(cols.reshape(n, oh, ow, kh, kw, c), pshape, kh, kw, sh, sw, dh, dw, oh, ow)
-    return backend.get_array_module(dxp).ascontiguousarray(dxp[:, ph[0]: pshape[1] - ph[1],
-                                                               pw[0]: pshape[2] - pw[1], :])
 
+    def im2col(a):
+        return windows(_pad(a, ph, pw), kh, kw, sh, sw, dh, dw, oh, ow).reshape(n * oh * ow, kh * kw * c).copy()
 
-class _Col2Im(Function):
-    """The adjoint of _Im2Col as an op (a convolution's input gradient from its column gradient)."""
-    name = "col2im"
-
-    def forward(self, cols, geom):
-        self.geom = geom
-        return _col2im(cols, geom)
-
-    def backward(self, g):
-        return _Im2Col().forward(g, self.geom), None
+    def cols2im(cols):
+        dxp = col2im(cols.reshape(n, oh, ow, kh, kw, c), pshape, kh, kw, sh, sw, dh, dw, oh, ow)
+        return backend.get_array_module(dxp).ascontiguousarray(dxp[:, ph[0]: pshape[1] - ph[1],
+                                                                   pw[0]: pshape[2] - pw[1], :])
+    return im2col, cols2im
 
 
 def _conv2d(fn, g):
@@ -309,8 +290,9 @@ def _conv2d(fn, g):
         d = _mask(d, fn.out > 0)
     w2 = o.reshape(w, (kh * kw * xshape[3], f))
     needs = tuple(fn.needs) + (False,) * (3 - len(fn.needs))
-    gx = _Col2Im.apply(o.matmul(d, o.transpose(w2)), fn.geom) if needs[0] else None
-    gw = o.reshape(o.matmul(o.transpose(_Im2Col.apply(x, fn.geom)), d), _shape(w)) if needs[1] else None
+    im2col, cols2im = _maps2d(fn.geom)
+    gx = _LinearMap.apply(o.matmul(d, o.transpose(w2)), cols2im, im2col) if needs[0] else None
+    gw = o.reshape(o.matmul(o.transpose(_LinearMap.apply(x, im2col, cols2im)), d), _shape(w)) if needs[1] else None
     gb = o.sum(d, axis=0) if b is not None and needs[2] else None
     return (gx, gw, gb)[:len(fn.inputs)] + (None,) * max(0, len(fn.inputs) - 3)
 
@@ -323,13 +305,86 @@ def _conv2d_transpose(fn, g):
     b = fn.inputs[2] if len(fn.inputs) > 2 else None
     pshape, ph, pw, kh, kw, sh, sw, dh, dw, h, wd = fn.geom
     f, c = w.shape[2], w.shape[3]
-    geom = (_shape(g), pshape, ph, pw, kh, kw, sh, sw, dh, dw, h, wd)  # a forward conv over g's geometry
+    im2col, cols2im = _maps2d((_shape(g), pshape, ph, pw, kh, kw, sh, sw, dh, dw, h, wd))  # a conv over g
     needs = tuple(fn.needs) + (False,) * (3 - len(fn.needs))
-    cols = _Im2Col.apply(g, geom) if needs[0] or needs[1] else None
+    cols = _LinearMap.apply(g, im2col, cols2im) if needs[0] or needs[1] else None
     gx = o.reshape(o.matmul(cols, o.reshape(w, (kh * kw * f, c))), _shape(x)) if needs[0] else None
     gw = o.reshape(o.matmul(o.transpose(cols), o.reshape(x, (-1, c))), _shape(w)) if needs[1] else None
     gb = o.sum(g, axis=(0, 1, 2)) if b is not None and needs[2] else None
     return (gx, gw, gb)[:len(fn.inputs)] + (None,) * max(0, len(fn.inputs) - 3)
+
+
+def _maps3d(geom_pads, k, s, d, o, pshape):
+    """im2col / col2im of a 3-D convolution's geometry as a pair of mutually adjoint array functions."""
+    import math
+    from .ops.conv3d import _crop, _pad, col2im, windows
+
+    def im2col(a):
+        return windows(_pad(a, geom_pads), k, s, d, o).reshape(-1, math.prod(k) * a.shape[-1]).copy()
+
+    def cols2im(cols):
+        c = pshape[-1]
+        dx = col2im(cols.reshape((pshape[0],) + tuple(o) + tuple(k) + (c,)), pshape, k, s, d, o)
+        return backend.get_array_module(dx).ascontiguousarray(_crop(dx, geom_pads))
+    return im2col, cols2im
+
+
+def _conv3d(fn, g):
+    """conv3d as cols @ W2 (+ b, ReLU), as _conv2d: dW = cols^T d, dx = col2im(d W2^T), db = sum_rows d."""
+    o = _ops()
+    x, w = fn.inputs[:2]
+    b = fn.inputs[2] if len(fn.inputs) > 2 else None
+    xshape, pshape, pads, k, st, dl, out = fn.geom
+    f = w.shape[4]
+    im2col, cols2im = _maps3d(pads, k, st, dl, out, pshape)
+    d = o.reshape(g, (-1, f))
+    if fn.act == "relu":
+        d = _mask(d, fn.out > 0)
+    w2 = o.reshape(w, (-1, f))
+    needs = tuple(fn.needs) + (False,) * (3 - len(fn.needs))
+    gx = _LinearMap.apply(o.matmul(d, o.transpose(w2)), cols2im, im2col) if needs[0] else None
+    gw = o.reshape(o.matmul(o.transpose(_LinearMap.apply(x, im2col, cols2im)), d), _shape(w)) if needs[1] else None
+    gb = o.sum(d, axis=0) if b is not None and needs[2] else None
+    return (gx, gw, gb)[:len(fn.inputs)] + (None,) * max(0, len(fn.inputs) - 3)
+
+
+def _conv3d_transpose(fn, g):
+    """Transposed 3-D convolution: cols = im2col(g) over the forward conv's geometry; dx = cols W2,
+    dW = cols^T x2, db = sum g (as _conv2d_transpose)."""
+    o = _ops()
+    x, w = fn.inputs[:2]
+    b = fn.inputs[2] if len(fn.inputs) > 2 else None
+    pads, k, st, dl, spatial = fn.geom
+    f, c = w.shape[3], w.shape[4]
+    pshape = (g.shape[0],) + tuple(n + lo + hi for n, (lo, hi) in zip(g.shape[1:4], pads)) + (f,)
+    im2col, cols2im = _maps3d(pads, k, st, dl, spatial, pshape)
+    needs = tuple(fn.needs) + (False,) * (3 - len(fn.needs))
+    cols = _LinearMap.apply(g, im2col, cols2im) if needs[0] or needs[1] else None
+    gx = o.reshape(o.matmul(cols, o.reshape(w, (-1, c))), _shape(x)) if needs[0] else None
+    gw = o.reshape(o.matmul(o.transpose(cols), o.reshape(x, (-1, c))), _shape(w)) if needs[1] else None
+    gb = o.sum(g, axis=(0, 1, 2, 3)) if b is not None and needs[2] else None
+    return (gx, gw, gb)[:len(fn.inputs)] + (None,) * max(0, len(fn.inputs) - 3)
+
+
+def _max_pool3d(fn, g):
+    """3-D max pooling: its backward routes g by the forward's arg-max (a constant scatter); the adjoint gathers
+    each window's arg-max element."""
+    from .ops.conv3d import _pad, windows
+    pshape, pads, k, st, out = fn.geom
+    arg = fn.arg
+
+    def gather(h):
+        n, c = h.shape[0], h.shape[4]
+        flat = windows(_pad(h, pads), k, st, (1, 1, 1), out).transpose(0, 1, 2, 3, 7, 4, 5, 6)
+        flat = flat.reshape((n,) + tuple(out) + (c, -1))
+        return backend.get_array_module(h).take_along_axis(flat, arg[..., None], axis=-1)[..., 0]
+    return _LinearMap.apply(g, lambda a: fn.backward(a)[0], gather), None, None, None
+
+
+def _avg_pool3d(fn, g):
+    from .ops.conv3d import AvgPool3DFn
+    return (_LinearMap.apply(g, lambda a: fn.backward(a)[0], lambda h: AvgPool3DFn().forward(h, *fn.params)),
+            None, None, None)
 
 
 def _recomputed(composite):
@@ -493,9 +548,10 @@ def _max_pool(fn, g):
 
 def _rules():
     import importlib
-    A, C, E, L, N, NO, NP, P, R, RN, S = (importlib.import_module(f"nerve.autograd.ops.{m}")  # not same-named ops
-                                          for m in ("activation", "conv", "elementwise", "linalg", "nn", "norm",
-                                                    "numpy_ops", "pool", "reduce", "recurrent", "shape"))
+    A, C, C3, E, L, N, NO, NP, P, R, RN, S = (
+        importlib.import_module(f"nerve.autograd.ops.{m}")  # the modules, not the same-named ops
+        for m in ("activation", "conv", "conv3d", "elementwise", "linalg", "nn", "norm", "numpy_ops", "pool",
+                  "reduce", "recurrent", "shape"))
     from .ops.activation import SELU_ALPHA, SELU_SCALE
     o = _ops()
     return {
@@ -528,6 +584,8 @@ def _rules():
         L.MatMul: _matmul, N.DenseFn: _dense, C.Conv2DFn: _conv2d, C.Conv2DTransposeFn: _conv2d_transpose,
         NO.NormalizeFn: _recomputed(_normalize), NO.AffineNormFn: _recomputed(_affine_norm),
         P.AvgPool2DFn: _avg_pool, P.MaxPool2DFn: _max_pool,
+        C3.Conv3DFn: _conv3d, C3.Conv3DTransposeFn: _conv3d_transpose, C3.MaxPool3DFn: _max_pool3d,
+        C3.AvgPool3DFn: _avg_pool3d,
         RN.SimpleRNNFn: _recomputed(_simple_rnn), RN.LSTMFn: _recomputed(_lstm), RN.GRUFn: _recomputed(_gru),
         S.Stack: lambda fn, g: tuple(o.getitem(g, (slice(None),) * fn.axis + (i,)) for i in range(g.shape[fn.axis])),
     }

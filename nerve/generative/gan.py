@@ -227,8 +227,8 @@ class WGAN(GAN):
     lambda E[(||dC(x^)/dx^||_2 - 1)^2] on x^ = e x_real + (1 - e) x_fake, e ~ U[0, 1] per sample: the penalty's
     gradient with respect to the critic weights goes through dC/dx^, a double backward (``nerve.grad`` with
     ``create_graph=True``; the critic's ops must have differentiable backward rules: Dense, Conv2D, the
-    activations, elementwise ops, normalization, pooling and recurrences do; 3-D convolutions not yet). The
-    paper drops batch normalization from the critic and uses Adam(1e-4, beta_1=0, beta_2=0.9).
+    activations, elementwise ops, normalization, pooling and recurrences do). The paper drops batch
+    normalization from the critic and uses Adam(1e-4, beta_1=0, beta_2=0.9).
     """
 
     def __init__(self, generator, discriminator, latent_dim=None, noise="normal", d_steps=5, clip_value=0.01,

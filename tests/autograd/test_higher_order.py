@@ -315,3 +315,18 @@ def test_recurrent_second_order(kind, options):
         outs = fn_cls.apply(x, w, u, b, *init, mask, **kw)
         return ops.concatenate([ops.reshape(t, (N, -1)) for t in outs], axis=1)  # every output in one tensor
     second_order(f, inputs)
+
+
+@pytest.mark.parametrize("strides,padding,activation", [((1, 1, 1), "valid", "linear"), ((2, 1, 2), "same", "relu")])
+def test_conv3d_and_3d_pooling_second_order(strides, padding, activation):
+    from nerve.autograd.ops.conv3d import AvgPool3DFn, Conv3DFn, Conv3DTransposeFn, MaxPool3DFn
+
+    def conv(x, w, b):
+        return Conv3DFn.apply(x, w, b, strides=strides, padding=padding, activation=activation)
+    second_order(conv, [rnd(2, 4, 3, 5, 2), rnd(2, 2, 3, 2, 3) * 0.5, rnd(3)])
+
+    def deconv(x, w, b):
+        return ops.tanh(Conv3DTransposeFn.apply(x, w, b, strides=strides, padding=padding))
+    second_order(deconv, [rnd(2, 3, 2, 3, 2), rnd(2, 3, 2, 3, 2) * 0.5, rnd(3)])
+    second_order(lambda x: MaxPool3DFn.apply(x * x * x, (2, 2, 2), strides, padding), [rnd(2, 4, 4, 5, 2)])
+    second_order(lambda x: AvgPool3DFn.apply(x * x, (2, 2, 2), strides, padding), [rnd(2, 4, 4, 5, 2)])

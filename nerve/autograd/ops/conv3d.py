@@ -186,7 +186,7 @@ class AvgPool3DFn(Function):
             count = windows(ones, k, s, (1, 1, 1), o).sum(axis=(4, 5, 6))
         else:
             count = x.dtype.type(math.prod(k))  # a NumPy scalar: CuPy takes it, not a 0-d NumPy array
-        self.geom, self.count = (xp_.shape, pads, k, s, o), count
+        self.geom, self.count, self.params = (xp_.shape, pads, k, s, o), count, (pool_size, strides, padding)
         return total / count
 
     def backward(self, g):
