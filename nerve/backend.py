@@ -213,6 +213,11 @@ class Config:
     def is_flash_attention_enabled(self):
         return self.flash_attention
 
+    @staticmethod
+    def is_nnx_enabled():
+        """Keras: whether Flax NNX layers are on (JAX backend only). nerve has no JAX backend: always False."""
+        return False
+
 
 def _env_cap(name):
     """$NERVE_<name> (or $KERAS_<name>, as Keras reads it) as a positive int, or None."""

@@ -186,6 +186,7 @@ def test_flags_keep_their_state():
     assert c.is_flash_attention_enabled() is False
     c.enable_flash_attention()
     assert c.is_flash_attention_enabled() is None
+    assert c.is_nnx_enabled() is False  # no JAX backend, so no Flax NNX
     c.disable_interactive_logging()
     assert c.is_interactive_logging_enabled() is False and nerve.utils.is_interactive_logging_enabled() is False
     c.enable_interactive_logging()
