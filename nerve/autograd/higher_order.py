@@ -31,7 +31,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
     Nothing is accumulated into ``.grad``. With ``create_graph=True`` the returned gradients are part of the
     graph (differentiate them again with ``.backward()`` or another ``grad``); otherwise they are constants.
-    ``allow_unused``: an input the outputs do not depend on gets None instead of an error."""
+    ``allow_unused``: an input the outputs do not depend on gets None instead of an error. ``retain_graph`` is
+    accepted for PyTorch's signature: grad never frees the graph (a later backward through it still works)."""
     single = isinstance(outputs, Tensor)
     outputs = [outputs] if single else list(outputs)
     inputs_list = [inputs] if isinstance(inputs, Tensor) else list(inputs)
