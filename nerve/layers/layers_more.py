@@ -20,7 +20,7 @@ from .embedding import Embedding
 from .layer import Layer
 
 __all__ = ["GroupQueryAttention", "GroupedQueryAttention", "ReversibleEmbedding", "Hashing", "HashedCrossing",
-           "fingerprint64", "siphash24"]
+           "fingerprint64", "siphash24", "siphash24_many"]
 
 
 def _positive_int(who, arg, v):
@@ -351,6 +351,53 @@ def siphash24(k0, k1, s):
     return v[0] ^ v[1] ^ v[2] ^ v[3]
 
 
+def _rotl_u64(v, r):
+    return (v << np.uint64(r)) | (v >> np.uint64(64 - r))
+
+
+def siphash24_many(k0, k1, strings):
+    """``siphash24(k0, k1, s)`` for every bytes ``s`` of ``strings`` at once (a uint64 array): the strings are laid
+    out as rows of little-endian 64-bit words (tail, zeros, length byte as in ``siphash24``) and each word column
+    is compressed for the rows that have it; NumPy's uint64 arithmetic wraps mod 2^64 as the hash's does."""
+    n = len(strings)
+    lens = np.fromiter((len(t) for t in strings), np.int64, n)
+    blocks = lens // 8 + 1
+    width = int(blocks.max()) if n else 1
+    buf = np.zeros((n, width * 8), np.uint8)
+    data = np.frombuffer(b"".join(strings), np.uint8)
+    rows = np.repeat(np.arange(n), lens)
+    cols = np.arange(data.size) - np.repeat(np.cumsum(lens) - lens, lens)
+    buf[rows, cols] = data
+    buf[np.arange(n), blocks * 8 - 1] = (lens & 0xff).astype(np.uint8)
+    words = buf.view("<u8").astype(np.uint64)
+    v0 = np.full(n, k0 ^ 0x736f6d6570736575, np.uint64)
+    v1 = np.full(n, k1 ^ 0x646f72616e646f6d, np.uint64)
+    v2 = np.full(n, k0 ^ 0x6c7967656e657261, np.uint64)
+    v3 = np.full(n, k1 ^ 0x7465646279746573, np.uint64)
+
+    def rounds(v0, v1, v2, v3, k):
+        for _ in range(k):  # SipRound: the rotations of siphash24 (rotl 13, 32, 16, 21, 17, 32)
+            v0 = v0 + v1
+            v1 = _rotl_u64(v1, 13) ^ v0
+            v0 = _rotl_u64(v0, 32)
+            v2 = v2 + v3
+            v3 = _rotl_u64(v3, 16) ^ v2
+            v0 = v0 + v3
+            v3 = _rotl_u64(v3, 21) ^ v0
+            v2 = v2 + v1
+            v1 = _rotl_u64(v1, 17) ^ v2
+            v2 = _rotl_u64(v2, 32)
+        return v0, v1, v2, v3
+    for j in range(width):
+        m = words[:, j]
+        live = j < blocks
+        w0, w1, w2, w3 = rounds(v0, v1, v2, v3 ^ m, 2)
+        w0 = w0 ^ m
+        v0, v1, v2, v3 = (np.where(live, a, b) for a, b in ((w0, v0), (w1, v1), (w2, v2), (w3, v3)))
+    v0, v1, v2, v3 = rounds(v0, v1, v2 ^ np.uint64(0xff), v3, 4)
+    return v0 ^ v1 ^ v2 ^ v3
+
+
 def _fingerprint_cat64(fp1, fp2):
     """TensorFlow's FingerprintCat64 (tensorflow/core/platform/fingerprint.h): combine two fingerprints."""
     mul = 0xc6a4a7935bd1e995
@@ -445,9 +492,6 @@ class Hashing(_HashLayer):
                                  f"{salt!r}")
         self.mask_value, self.salt, self.strong_hash = mask_value, salt, salt is not None
 
-    def _hash(self, b):
-        return siphash24(self.salt[0] & _M, self.salt[1] & _M, b) if self.salt else fingerprint64(b)
-
     def call(self, inputs):
         x = _host(inputs)
         if x.dtype.kind == "f":
@@ -458,8 +502,12 @@ class Hashing(_HashLayer):
         masked = self.mask_value is not None and bins > 1
         if masked:
             bins -= 1
-        flat = [self._hash(_as_bytes(v)) % bins for v in x.reshape(-1).tolist()]
-        idx = np.array(flat, np.int64).reshape(x.shape)
+        items = [_as_bytes(v) for v in x.reshape(-1).tolist()]
+        if self.salt:  # SipHash-2-4 over all the strings at once
+            hashes = siphash24_many(self.salt[0] & _M, self.salt[1] & _M, items)
+            idx = (hashes % np.uint64(bins)).astype(np.int64).reshape(x.shape)
+        else:
+            idx = np.array([fingerprint64(b) % bins for b in items], np.int64).reshape(x.shape)
         if masked:
             mv = self.mask_value
             mv = mv.decode() if isinstance(mv, bytes) else mv

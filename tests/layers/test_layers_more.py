@@ -381,3 +381,14 @@ def test_gqa_model_trains_on_the_device_as_on_the_cpu():
     tol = 2e-4 if fakecupy.real_cupy() is not None else 1e-5
     for a, b in zip(*res):
         np.testing.assert_allclose(np.asarray(b, dtype=float), np.asarray(a, dtype=float), rtol=tol, atol=1e-5)
+
+
+def test_siphash24_many_equals_the_scalar_hash():
+    from nerve.layers.layers_more import siphash24_many
+    rng = np.random.default_rng(0)
+    strings = [bytes(rng.integers(0, 256, n, dtype=np.uint8)) for n in list(range(0, 41)) + [63, 64, 65, 200]]
+    strings += ["héllo wörld".encode(), b""]
+    for k0, k1 in ((0, 0), (133, 137), (0x0706050403020100, 0x0f0e0d0c0b0a0908), ((1 << 64) - 1, 7)):
+        np.testing.assert_array_equal(siphash24_many(k0, k1, strings),
+                                      np.array([siphash24(k0, k1, t) for t in strings], np.uint64))
+    assert siphash24_many(1, 2, []).shape == (0,)
