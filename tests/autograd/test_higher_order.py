@@ -330,3 +330,18 @@ def test_conv3d_and_3d_pooling_second_order(strides, padding, activation):
     second_order(deconv, [rnd(2, 3, 2, 3, 2), rnd(2, 3, 2, 3, 2) * 0.5, rnd(3)])
     second_order(lambda x: MaxPool3DFn.apply(x * x * x, (2, 2, 2), strides, padding), [rnd(2, 4, 4, 5, 2)])
     second_order(lambda x: AvgPool3DFn.apply(x * x, (2, 2, 2), strides, padding), [rnd(2, 4, 4, 5, 2)])
+
+
+def test_hessian_of_logistic_regression_matches_the_closed_form():
+    """seed-002's Newton step uses the explicit Hessian of the logistic loss, H = X^T diag(p (1 - p)) X / n; the
+    autodiff Hessian (one Hessian-vector product per basis vector) equals it."""
+    X = rnd(20, 3)
+    y = (R.random(20) > 0.5).astype(float)
+    w = nerve.tensor(rnd(3) * 0.3, requires_grad=True)
+    z = ops.matmul(nerve.tensor(X), ops.reshape(w, (3, 1)))[:, 0]
+    loss = ops.mean(ops.softplus(z) - nerve.tensor(y) * z)  # -log-likelihood: log(1 + e^z) - y z
+    (g,) = nerve.grad(loss, [w], create_graph=True)
+    H = np.stack([nerve.grad(ops.sum(g * nerve.tensor(e)), [w], retain_graph=True)[0].numpy() for e in np.eye(3)])
+    p = 1 / (1 + np.exp(-X @ w.numpy()))
+    np.testing.assert_allclose(g.numpy(), X.T @ (p - y) / 20, rtol=1e-10)
+    np.testing.assert_allclose(H, X.T @ (X * (p * (1 - p))[:, None]) / 20, rtol=1e-10)
