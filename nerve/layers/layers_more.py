@@ -20,7 +20,7 @@ from .embedding import Embedding
 from .layer import Layer
 
 __all__ = ["GroupQueryAttention", "GroupedQueryAttention", "ReversibleEmbedding", "Hashing", "HashedCrossing",
-           "fingerprint64", "siphash24", "siphash24_many"]
+           "fingerprint64", "fingerprint64_many", "siphash24", "siphash24_many"]
 
 
 def _positive_int(who, arg, v):
@@ -320,6 +320,63 @@ def fingerprint64(s):
     return _len16((_len16(v0, w0, mul) + (y ^ (y >> 47)) * _K0 + z) & _M, (_len16(v1, w1, mul) + x) & _M, mul)
 
 
+def _words_at(buf, start, nbytes):
+    """Little-endian integers of ``nbytes`` bytes read at per-row offsets ``start`` of a uint8 matrix."""
+    cols = start[:, None] + np.arange(nbytes)
+    b = buf[np.arange(len(buf))[:, None], np.maximum(cols, 0)].astype(np.uint64)
+    return (b << (np.arange(nbytes, dtype=np.uint64) * np.uint64(8))).sum(axis=1, dtype=np.uint64)
+
+
+def _len16_u64(u, v, mul):
+    a = (u ^ v) * mul
+    a ^= a >> np.uint64(47)
+    b = (v ^ a) * mul
+    b ^= b >> np.uint64(47)
+    return b * mul
+
+
+def fingerprint64_many(strings):
+    """``fingerprint64`` of every bytes of ``strings`` (a uint64 array): the strings of at most 16 bytes (words,
+    categories) through FarmHash's HashLen0to16 in array arithmetic, longer ones one by one."""
+    n = len(strings)
+    out = np.empty(n, np.uint64)
+    lens = np.fromiter((len(t) for t in strings), np.int64, n)
+    short = np.flatnonzero(lens <= 16)
+    for i in np.flatnonzero(lens > 16):
+        out[i] = fingerprint64(strings[i])
+    if not short.size:
+        return out
+    ln = lens[short]
+    buf = np.zeros((short.size, 16), np.uint8)
+    data = np.frombuffer(b"".join(strings[i] for i in short), np.uint8)
+    buf[np.repeat(np.arange(short.size), ln), np.arange(data.size) - np.repeat(np.cumsum(ln) - ln, ln)] = data
+    K0, K2 = np.uint64(_K0), np.uint64(_K2)
+    mul = K2 + (ln * 2).astype(np.uint64)
+    res = np.full(short.size, K2, np.uint64)  # n == 0
+    with np.errstate(over="ignore"):
+        m = ln >= 8  # a = f64(0) + K2, b = f64(n - 8): HashLen16(rot(b, 37) mul + a, (rot(a, 25) + b) mul)
+        if m.any():
+            a = _words_at(buf[m], np.zeros(int(m.sum()), np.int64), 8) + K2
+            b = _words_at(buf[m], ln[m] - 8, 8)
+            rot = (lambda v, r: (v >> np.uint64(r)) | (v << np.uint64(64 - r)))
+            res[m] = _len16_u64(rot(b, 37) * mul[m] + a, (rot(a, 25) + b) * mul[m], mul[m])
+        m = (ln >= 4) & (ln < 8)  # HashLen16(n + (f32(0) << 3), f32(n - 4), mul)
+        if m.any():
+            a = _words_at(buf[m], np.zeros(int(m.sum()), np.int64), 4)
+            b = _words_at(buf[m], ln[m] - 4, 4)
+            res[m] = _len16_u64(ln[m].astype(np.uint64) + (a << np.uint64(3)), b, mul[m])
+        m = (ln >= 1) & (ln < 4)  # y = s0 + (s[n/2] << 8), z = n + (s[n-1] << 2), r = y K2 ^ z K0
+        if m.any():
+            rows, lm = buf[m], ln[m]
+            idx = np.arange(len(rows))
+            y = rows[:, 0].astype(np.uint64) + (rows[idx, lm >> 1].astype(np.uint64) << np.uint64(8))
+            z = lm.astype(np.uint64) + (rows[idx, lm - 1].astype(np.uint64) << np.uint64(2))
+            r = (y * K2) ^ (z * K0)
+            res[m] = (r ^ (r >> np.uint64(47))) * K2
+    out[short] = res
+    return out
+
+
 def siphash24(k0, k1, s):
     """SipHash-2-4 (Aumasson & Bernstein 2012) of bytes ``s`` under the 128-bit key (k0, k1): TensorFlow's
     tf.strings.to_hash_bucket_strong (highwayhash::SipHash), the salted Keras Hashing."""
@@ -507,7 +564,7 @@ class Hashing(_HashLayer):
             hashes = siphash24_many(self.salt[0] & _M, self.salt[1] & _M, items)
             idx = (hashes % np.uint64(bins)).astype(np.int64).reshape(x.shape)
         else:
-            idx = np.array([fingerprint64(b) % bins for b in items], np.int64).reshape(x.shape)
+            idx = (fingerprint64_many(items) % np.uint64(bins)).astype(np.int64).reshape(x.shape)
         if masked:
             mv = self.mask_value
             mv = mv.decode() if isinstance(mv, bytes) else mv

@@ -392,3 +392,12 @@ def test_siphash24_many_equals_the_scalar_hash():
         np.testing.assert_array_equal(siphash24_many(k0, k1, strings),
                                       np.array([siphash24(k0, k1, t) for t in strings], np.uint64))
     assert siphash24_many(1, 2, []).shape == (0,)
+
+
+def test_fingerprint64_many_equals_the_scalar_hash():
+    from nerve.layers.layers_more import fingerprint64_many
+    rng = np.random.default_rng(1)
+    strings = [bytes(rng.integers(0, 256, n, dtype=np.uint8)) for n in list(range(0, 20)) * 3 + [33, 64, 65, 130]]
+    strings += [b"", "é".encode(), b"word123", b"0"]
+    np.testing.assert_array_equal(fingerprint64_many(strings), np.array([fingerprint64(t) for t in strings], np.uint64))
+    assert fingerprint64_many([]).shape == (0,)
