@@ -73,7 +73,7 @@ class DTypePolicy:
         return cls(**config)
 
     def __repr__(self):
-        return f'<DTypePolicy "{self._name}">'
+        return f'<{type(self).__name__} "{self._name}">'
 
     def __eq__(self, other):
         return isinstance(other, DTypePolicy) and other.name == self._name
@@ -86,7 +86,53 @@ class FloatDTypePolicy(DTypePolicy):
     """Keras' name for a plain float policy (the same as DTypePolicy)."""
 
 
-ALL_OBJECTS = {"DTypePolicy": DTypePolicy, "FloatDTypePolicy": FloatDTypePolicy}
+class QuantizedDTypePolicy(DTypePolicy):
+    """A quantized layer's policy, ``"{mode}_from_{source_name}"`` (Keras): the compute and variable dtypes of the
+    source policy, the weights stored quantized (``quantization_mode``, 'int8' in nerve; see nerve.quantizers).
+    Layers get it from ``layer.quantize(mode)``; a config carrying it rebuilds the layer quantized."""
+
+    def __init__(self, mode, source_name=None):
+        from .quantizers import check_mode
+        check_mode(type(self).__name__, mode)
+        source = dtype_policy().name if source_name is None else source_name
+        if source in _MIXED or _parse(type(self).__name__, source) not in ("float16", "float32", "float64"):
+            raise NotImplementedError(f"{type(self).__name__}: a quantized policy needs a float source policy "
+                                      f"('float32', 'float64', 'float16'), got {source!r}")
+        self._mode, self._source = mode, source
+        self._name = f"{mode}_from_{source}"
+
+    @property
+    def compute_dtype(self):
+        return self._source
+
+    @property
+    def variable_dtype(self):
+        return self._source
+
+    @property
+    def quantization_mode(self):
+        return self._mode
+
+    def get_config(self):
+        return {"mode": self._mode, "source_name": self._source}
+
+    def __eq__(self, other):
+        return isinstance(other, QuantizedDTypePolicy) and other.name == self._name
+
+    def __hash__(self):
+        return hash(self._name)
+
+
+def quantized_source(name):
+    """'int8_from_float32' -> ('int8', 'float32'); None for a name that is not a quantized policy's."""
+    if isinstance(name, str) and "_from_" in name:
+        mode, _, source = name.partition("_from_")
+        return mode, source
+    return None
+
+
+ALL_OBJECTS = {"DTypePolicy": DTypePolicy, "FloatDTypePolicy": FloatDTypePolicy,
+               "QuantizedDTypePolicy": QuantizedDTypePolicy}
 
 
 def dtype_policy():
@@ -126,7 +172,8 @@ def get(identifier):
     if isinstance(identifier, dict):
         return deserialize(identifier)
     if isinstance(identifier, str):
-        return DTypePolicy(identifier)
+        q = quantized_source(identifier)
+        return QuantizedDTypePolicy(*q) if q else DTypePolicy(identifier)
     try:
         return DTypePolicy(backend.resolve_dtype(identifier).name)
     except (TypeError, ValueError):
@@ -138,7 +185,8 @@ def serialize(policy):
     """``{'module', 'class_name', 'config', 'registered_name'}`` as Keras writes it."""
     if not isinstance(policy, DTypePolicy):
         raise TypeError(f"dtype_policies.serialize: expected a DTypePolicy, got {type(policy).__name__}")
-    return {"module": "keras", "class_name": "DTypePolicy", "config": policy.get_config(), "registered_name": None}
+    name = "QuantizedDTypePolicy" if isinstance(policy, QuantizedDTypePolicy) else "DTypePolicy"
+    return {"module": "keras", "class_name": name, "config": policy.get_config(), "registered_name": None}
 
 
 def deserialize(config, custom_objects=None):
@@ -150,5 +198,5 @@ def deserialize(config, custom_objects=None):
     cls = (custom_objects or {}).get(name) or ALL_OBJECTS.get(name)
     if cls is None:
         raise ValueError(f"dtype_policies.deserialize: unknown class {name!r}; expected one of "
-                         f"{sorted(ALL_OBJECTS)} (nerve has no quantized policies) or a class in custom_objects")
+                         f"{sorted(ALL_OBJECTS)} or a class in custom_objects")
     return cls.from_config(config.get("config") or {})

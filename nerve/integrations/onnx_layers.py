@@ -145,7 +145,15 @@ def activation(g, fn_or_name, x, axis=-1):
 
 # ------------------------------------------------------------------------------------------ core
 def _dense(g, layer, x, shape):
-    y = g.op("MatMul", [x, g.const(_w(layer.kernel), f"{layer.name}/kernel")])
+    if layer.quantization_mode == "int8":  # the int8 call: rows quantized by abs-max, int8 products summed
+        from .. import backend
+        sx = g.op("Div", [g.const(np.float32(127.0)), g.op("Add", [
+            g.op("ReduceMax", [g.op("Abs", [x])], axes=[-1], keepdims=1), g.const(np.float32(backend.epsilon()))])])
+        qx = g.op("Clip", [g.op("Round", [g.op("Mul", [x, sx])]), g.const(np.float32(-127)), g.const(np.float32(127))])
+        y = g.op("MatMul", [qx, g.const(_w(layer.kernel), f"{layer.name}/kernel")])  # int8 values, exact in float
+        y = g.op("Div", [y, g.op("Mul", [sx, g.const(_w(layer.kernel_scale), f"{layer.name}/kernel_scale")])])
+    else:
+        y = g.op("MatMul", [x, g.const(_w(layer.kernel), f"{layer.name}/kernel")])
     if layer.bias is not None:
         y = g.op("Add", [y, g.const(_w(layer.bias), f"{layer.name}/bias")])
     return activation(g, layer.activation, y)
@@ -371,7 +379,10 @@ def _reshape(g, layer, x, shape):
 
 def _embedding(g, layer, x, shape):
     idx = g.op("Cast", [x], to=g.onnx.TensorProto.INT64)
-    return g.op("Gather", [g.const(_w(layer.embeddings), f"{layer.name}/embeddings"), idx], axis=0)
+    table = _w(layer.embeddings)
+    if layer.quantization_mode == "int8":  # the dequantized rows, as the layer computes them
+        table = table / _w(layer.embeddings_scale)[:, None]
+    return g.op("Gather", [g.const(table, f"{layer.name}/embeddings"), idx], axis=0)
 
 
 # ------------------------------------------------------------------------------------------ recurrent

@@ -1,7 +1,7 @@
 """Core layers: InputLayer / Input, Dense, Lambda."""
 import numpy as np
 
-from .. import activations, backend, constraints, initializers, regularizers
+from .. import activations, constraints, initializers, regularizers
 from ..autograd.ops.nn import FUSED_ACTIVATIONS, DenseFn
 from ..saving.registry import register, serialize
 from .layer import InputSpec, Layer, unique_name
@@ -83,16 +83,58 @@ class Dense(Layer):
         if in_dim is None:
             raise ValueError(f"Dense '{self.name}': the last axis of the input must be known, got shape "
                              f"{tuple(input_shape)}")
-        self.kernel = self.add_weight(shape=(in_dim, self.units), initializer=self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
-                                      name="kernel")
+        if self.quantization_mode is None:
+            self.kernel = self.add_weight(shape=(in_dim, self.units), initializer=self.kernel_initializer,
+                                          regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
+                                          name="kernel")
+        else:  # a quantized layer from a config: weights as quantize() leaves them (values come with the weights)
+            self.kernel = self.add_weight(shape=(in_dim, self.units), initializer="zeros", dtype="int8",
+                                          trainable=False, name="kernel")
         self.bias = self.add_weight(shape=(self.units,), initializer=self.bias_initializer,
                                     regularizer=self.bias_regularizer, constraint=self.bias_constraint,
                                     name="bias") if self.use_bias else None
+        if self.quantization_mode is not None:
+            self.kernel_scale = self.add_weight(shape=(self.units,), initializer="ones", trainable=False,
+                                                name="kernel_scale")
         self.input_spec = InputSpec(min_ndim=2, axes={-1: in_dim})
         self.built = True
 
+    def quantize(self, mode, type_check=True, config=None):
+        """Quantize the kernel to int8 (Keras): one scale per output unit, s_j = 127 / max_i |W_ij|, W ~ q / s;
+        the call then quantizes its inputs per row too and multiplies the int8 values (exactly, quantizers.py).
+        The int8 kernel and its scales are not trainable; the bias is, and gradients reach the inputs through
+        the dequantized kernel (the straight-through estimator)."""
+        from .. import quantizers
+        if type_check and type(self) is not Dense:
+            raise NotImplementedError(f"{type(self).__name__} '{self.name}': quantize is defined for Dense itself, "
+                                      f"not this subclass (pass type_check=False to use it anyway)")
+        quantizers.check_mode(f"Dense '{self.name}'.quantize", mode)
+        if not self.built:
+            raise ValueError(f"Dense '{self.name}': quantize needs a built layer (call it or build it first)")
+        if self.quantization_mode is not None:
+            raise ValueError(f"Dense '{self.name}': the layer is already quantized ({self.quantization_mode!r})")
+        q, scale = quantizers.abs_max_quantize(self.kernel, axis=0)
+        source = self.dtype_policy.name
+        self._own_weights = [w for w in self._own_weights if w is not self.kernel]
+        self._dtype = f"{mode}_from_{source}"
+        bias = self.bias
+        self._own_weights = [w for w in self._own_weights if w is not bias]
+        self.kernel = self.add_weight(shape=tuple(q.shape), initializer="zeros", dtype="int8", trainable=False,
+                                      name="kernel")  # add_weight puts it where the layer's weights are
+        if bias is not None:
+            self._own_weights.append(bias)  # Keras' order: kernel, bias, kernel_scale
+        self.kernel_scale = self.add_weight(shape=(self.units,), initializer="ones", trainable=False,
+                                            name="kernel_scale")
+        self.kernel.assign(q.data)
+        self.kernel_scale.assign(scale.data.reshape(-1))
+
     def call(self, inputs):
+        if self.quantization_mode is not None:
+            from ..quantizers import int8_dense
+            out = int8_dense(inputs, self.kernel, self.kernel_scale)
+            if self.bias is not None:
+                out = out + self.bias
+            return self.activation(out)
         if self._fused is not None:
             return DenseFn.apply(inputs, self.kernel, self.bias, activation=self._fused)
         out = DenseFn.apply(inputs, self.kernel, self.bias, activation="linear")

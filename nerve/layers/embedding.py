@@ -74,15 +74,43 @@ class Embedding(Layer):
         self.lora_rank = lora_rank
 
     def build(self, input_shape=None):
-        self.embeddings = self.add_weight(shape=(self.input_dim, self.output_dim),
-                                          initializer=self.embeddings_initializer,
-                                          regularizer=self.embeddings_regularizer,
-                                          constraint=self.embeddings_constraint, name="embeddings")
+        if self.quantization_mode is None:
+            self.embeddings = self.add_weight(shape=(self.input_dim, self.output_dim),
+                                              initializer=self.embeddings_initializer,
+                                              regularizer=self.embeddings_regularizer,
+                                              constraint=self.embeddings_constraint, name="embeddings")
+        else:  # a quantized layer from a config (values come with the weights)
+            self.embeddings = self.add_weight(shape=(self.input_dim, self.output_dim), initializer="zeros",
+                                              dtype="int8", trainable=False, name="embeddings")
+            self.embeddings_scale = self.add_weight(shape=(self.input_dim,), initializer="ones", trainable=False,
+                                                    name="embeddings_scale")
         self.built = True
         if self._initial_weights is not None:
             w = self._initial_weights
             self.set_weights(w if isinstance(w, (list, tuple)) else [w])
             self._initial_weights = None
+
+    def quantize(self, mode, type_check=True, config=None):
+        """Quantize the table to int8 (Keras): one scale per row, s_i = 127 / max_j |E_ij|, E ~ q / s; the
+        looked-up rows are dequantized. The int8 table is not trainable."""
+        from .. import quantizers
+        if type_check and type(self) is not Embedding:
+            raise NotImplementedError(f"{type(self).__name__} '{self.name}': quantize is defined for Embedding "
+                                      f"itself, not this subclass (pass type_check=False to use it anyway)")
+        quantizers.check_mode(f"Embedding '{self.name}'.quantize", mode)
+        if not self.built:
+            raise ValueError(f"Embedding '{self.name}': quantize needs a built layer (call it or build it first)")
+        if self.quantization_mode is not None:
+            raise ValueError(f"Embedding '{self.name}': the layer is already quantized ({self.quantization_mode!r})")
+        q, scale = quantizers.abs_max_quantize(self.embeddings, axis=-1)
+        self._own_weights = [w for w in self._own_weights if w is not self.embeddings]
+        self._dtype = f"{mode}_from_{self.dtype_policy.name}"
+        self.embeddings = self.add_weight(shape=tuple(q.shape), initializer="zeros", dtype="int8", trainable=False,
+                                          name="embeddings")
+        self.embeddings_scale = self.add_weight(shape=(self.input_dim,), initializer="ones", trainable=False,
+                                                name="embeddings_scale")
+        self.embeddings.assign(q.data)
+        self.embeddings_scale.assign(scale.data.reshape(-1))
 
     def _indices(self, inputs):
         x = inputs.data if isinstance(inputs, Tensor) else backend.as_array(inputs)
@@ -99,6 +127,11 @@ class Embedding(Layer):
         return backend.like(self.embeddings.data, x)  # host indices for a table on the GPU
 
     def call(self, inputs):
+        if self.quantization_mode is not None:  # rows of the int8 table over their scales (no gradient)
+            idx = self._indices(inputs)
+            scale = self.embeddings_scale.data[idx][..., None]
+            rows = self.embeddings.data[idx].astype(scale.dtype) / scale
+            return Tensor._make(rows.astype(self.compute_dtype, copy=False), None, 0)
         out = EmbeddingGatherFn.apply(self.embeddings, self._indices(inputs))
         if self._dtype in _MIXED:  # as Keras: the gathered rows, not the table, go to the compute dtype
             out = _cast(out, self.compute_dtype)

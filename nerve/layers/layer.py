@@ -13,7 +13,7 @@ import numpy as np
 from .. import backend, scopes
 from ..autograd import autocast
 from ..autograd.tensor import Tensor
-from ..dtype_policies import _MIXED, DTypePolicy, global_mixed_policy  # _MIXED: name -> (compute, variable) dtype
+from ..dtype_policies import _MIXED, DTypePolicy, global_mixed_policy, quantized_source  # _MIXED: name -> dtypes
 from ..rematerialization import get_current_remat_mode
 from ..saving.registry import register
 from ..variables import Variable
@@ -33,6 +33,20 @@ def _policy_name(dtype):
         from ..dtype_policies import deserialize
         return deserialize(dtype).name
     return getattr(dtype, "name", None) or str(np.dtype(dtype))
+
+
+_POLICY_DTYPES = {}
+
+
+def _policy_dtypes(name):
+    """(compute dtype, variable dtype, quantization mode) of a policy name: 'float32', 'mixed_float16',
+    'int8_from_float32' (a quantized layer computes and keeps its float variables in the source dtype)."""
+    hit = _POLICY_DTYPES.get(name)
+    if hit is None:
+        q = quantized_source(name)
+        hit = _MIXED[name] + (None,) if name in _MIXED else (q[1], q[1], q[0]) if q else (name, name, None)
+        _POLICY_DTYPES[name] = hit
+    return hit
 
 
 def to_snake_case(name):
@@ -98,8 +112,9 @@ class Layer:
         dtype = _policy_name(dtype)
         if dtype is None:  # as Keras, a layer takes a mixed global policy when it is made
             dtype = global_mixed_policy()
-        elif dtype.startswith("mixed_"):
-            DTypePolicy(dtype)  # mixed_bfloat16 and unknown names fail here, naming the policy
+        elif dtype.startswith("mixed_") or quantized_source(dtype):
+            from ..dtype_policies import get as get_policy
+            get_policy(dtype)  # mixed_bfloat16, int4_from_... and unknown names fail here, naming the policy
         self._dtype = dtype
         self.autocast = autocast
         self.built = False
@@ -138,13 +153,23 @@ class Layer:
     def dtype(self):
         """The dtype of the layer's variables (Keras: ``dtype_policy.variable_dtype``)."""
         d = self._dtype
-        return backend.floatx() if d is None else _MIXED[d][1] if d in _MIXED else d
+        return backend.floatx() if d is None else _policy_dtypes(d)[1]
 
     @property
     def compute_dtype(self):
         """The dtype of the layer's computations: float inputs are cast to it (float16 under 'mixed_float16')."""
         d = self._dtype
-        return backend.floatx() if d is None else _MIXED[d][0] if d in _MIXED else d
+        return backend.floatx() if d is None else _policy_dtypes(d)[0]
+
+    @property
+    def quantization_mode(self):
+        """'int8' once the layer's weights are quantized (``quantize``), else None."""
+        return None if self._dtype is None else _policy_dtypes(self._dtype)[2]
+
+    def quantize(self, mode, type_check=True, config=None):
+        """Quantize the layer's weights (Keras): Dense and Embedding implement 'int8'."""
+        raise NotImplementedError(f"{type(self).__name__} '{self.name}': quantize is not supported for this layer "
+                                  f"(Dense and Embedding support mode 'int8')")
 
     @property
     def variable_dtype(self):
@@ -152,6 +177,9 @@ class Layer:
 
     @property
     def dtype_policy(self):
+        if self._dtype is not None and quantized_source(self._dtype):
+            from ..dtype_policies import get as get_policy
+            return get_policy(self._dtype)
         return DTypePolicy(self._dtype or backend.floatx())
 
     @dtype_policy.setter
@@ -305,7 +333,7 @@ class Layer:
 
     def get_config(self):
         cfg = {"name": self.name, "trainable": self.trainable,
-               "dtype": self._dtype if self._dtype in _MIXED else self.dtype}
+               "dtype": self._dtype if self._dtype is not None and self._dtype != self.dtype else self.dtype}
         if self.activity_regularizer is not None:
             from ..saving.registry import serialize
             cfg["activity_regularizer"] = serialize(self.activity_regularizer)

@@ -91,6 +91,55 @@ class Model(Trainer, Layer):
     def layers(self):
         return list(self._tracked_layers)
 
+    def quantize(self, mode=None, config=None, filters=None, **kwargs):
+        """Quantize every leaf layer that supports ``mode`` (Keras 3): Dense and Embedding to 'int8'
+        (nerve.quantizers). ``filters``: a regex (or list of them) on layer names, or a callable(layer) -> bool.
+        A layer with weights that cannot be quantized is left as it is, with a warning. The model must be
+        built; a compiled model keeps training with the new (int8, non-trainable) weights."""
+        import re
+        import warnings
+        from .. import quantizers
+        type_check = kwargs.pop("type_check", True)
+        if kwargs:
+            raise ValueError(f"{type(self).__name__} '{self.name}'.quantize: unexpected argument(s) {sorted(kwargs)}")
+        quantizers.check_mode(f"{type(self).__name__} '{self.name}'.quantize", mode)
+        if not self.built:
+            raise ValueError(f"{type(self).__name__} '{self.name}': quantize needs a built model (call it on data or "
+                             f"give it an Input first)")
+        if filters is not None and not isinstance(filters, (str, list, tuple)) and not callable(filters):
+            raise ValueError(f"{type(self).__name__} '{self.name}'.quantize: argument 'filters' expected a regex "
+                             f"string, a list of them or a callable, got {type(filters).__name__}")
+
+        def wanted(layer):
+            if filters is None:
+                return True
+            if isinstance(filters, str):
+                return bool(re.search(filters, layer.name))
+            if isinstance(filters, (list, tuple)):
+                return any(re.search(f, layer.name) for f in filters)
+            return bool(filters(layer))
+
+        def leaves(layer):
+            subs = layer.layers if isinstance(layer, Model) else layer._tracked_layers
+            if not subs:
+                yield layer
+            for sub in subs:
+                yield from leaves(sub)
+        changed = False
+        for layer in leaves(self):
+            if not wanted(layer) or layer.quantization_mode is not None:
+                continue
+            try:
+                layer.quantize(mode, type_check=type_check, config=config)
+                changed = True
+            except NotImplementedError as e:
+                if layer.weights:
+                    warnings.warn(str(e), stacklevel=2)
+        if changed:  # the planned step and the compiled variable list are remade for the new weights
+            self.__dict__.pop("_step_plan", None)
+            if getattr(self, "_trainable_snapshot", None) is not None:
+                self._trainable_snapshot = list(self.trainable_weights)
+
     def get_layer(self, name=None, index=None):
         """A layer by name or by index in ``model.layers`` (clear errors, as Keras)."""
         layers = self.layers

@@ -54,7 +54,8 @@ class StepPlan:
                 continue
             if t is not Dense or layer._fused is None or layer.kernel_regularizer is not None or \
                     layer.bias_regularizer is not None or layer.activity_regularizer is not None or \
-                    getattr(layer, "lora_rank", None) or not layer.built or layer.compute_dtype != layer.dtype:
+                    getattr(layer, "lora_rank", None) or not layer.built or layer.compute_dtype != layer.dtype or \
+                    layer.quantization_mode is not None:
                 return None
             dense.append((layer, layer._fused))
         cl, cm = model._compile_loss, model._compile_metrics
