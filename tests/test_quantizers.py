@@ -137,3 +137,19 @@ def test_quantized_model_exports_to_onnx(tmp_path):
     x = np.random.default_rng(0).integers(0, 50, (6, 5))
     np.testing.assert_allclose(sess.run(None, {sess.get_inputs()[0].name: x})[0], model.predict(x, verbose=0),
                                rtol=1e-5, atol=1e-6)
+
+
+def test_int8_dense_gradient_is_the_straight_through_estimate():
+    """d(out)/dx of a quantized Dense is taken through the dequantized kernel q / s (Keras' custom gradient); the
+    int8 kernel and its scales get none."""
+    d = layers.Dense(3)
+    d.build((None, 4))
+    d.set_weights([W, B])
+    d.quantize("int8")
+    x = nerve.tensor(X, requires_grad=True)
+    g = np.random.default_rng(0).standard_normal((2, 3)).astype("float32")
+    (d(x) * nerve.tensor(g)).sum().backward()
+    w_deq = d.kernel.numpy().astype("float32") / d.kernel_scale.numpy()
+    np.testing.assert_allclose(x.grad.numpy(), g @ w_deq.T, rtol=1e-6)
+    np.testing.assert_allclose(d.bias.grad.numpy(), g.sum(0), rtol=1e-6)
+    assert d.kernel.grad is None and d.kernel_scale.grad is None
