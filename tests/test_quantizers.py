@@ -153,3 +153,31 @@ def test_int8_dense_gradient_is_the_straight_through_estimate():
     np.testing.assert_allclose(x.grad.numpy(), g @ w_deq.T, rtol=1e-6)
     np.testing.assert_allclose(d.bias.grad.numpy(), g.sum(0), rtol=1e-6)
     assert d.kernel.grad is None and d.kernel_scale.grad is None
+
+
+def test_int8_layers_on_the_device_match_the_host():
+    """Quantized Dense and Embedding on the device (the real CuPy when a GPU is visible, else the stand-in)."""
+    import os
+    import sys
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import fakecupy
+    ids = np.array([[0, 3], [2, 1]])
+    outs = []
+    with fakecupy.gpu_module() as cp:
+        for where in ("cpu", "gpu"):
+            with nerve.device(where):
+                d, e = layers.Dense(3), layers.Embedding(4, 3)
+                d.build((None, 4))
+                e.build()
+            d.set_weights([W, B])
+            e.set_weights([W[:, :3]])
+            d.quantize("int8")
+            e.quantize("int8")
+            to = cp.asarray if where == "gpu" else np.asarray
+            y, z = d(to(X)), e(to(ids))
+            if where == "gpu":
+                assert isinstance(y.data, cp.ndarray) and isinstance(z.data, cp.ndarray)
+                assert isinstance(d.kernel.data, cp.ndarray) and d.kernel.data.dtype == np.int8
+            outs.append([nerve.ops.convert_to_numpy(t) for t in (y, z)])
+    for a, b in zip(*outs):
+        np.testing.assert_allclose(b, a, rtol=1e-6)
