@@ -18,7 +18,8 @@ def version():
 _SUBMODULES = ("ops", "models", "layers", "losses", "optimizers", "metrics", "callbacks", "activations", "initializers",
                "regularizers", "constraints", "saving", "training", "datasets", "variables",
                "applications", "preprocessing", "inspect", "evaluation", "generative", "wrappers", "integrations",
-               "recipes", "random", "tree", "dtype_policies", "mixed_precision", "quantizers", "distillation")
+               "recipes", "random", "tree", "dtype_policies", "mixed_precision", "quantizers", "distillation",
+               "visualization")
 _TOP_LEVEL = {"grad": "autograd.higher_order", "Sequential": "models", "Model": "models", "Functional": "models", "Input": "layers",
               "InputSpec": "layers", "Layer": "layers", "Variable": "variables", "KerasTensor": "layers.node",
               "Loss": "losses", "Metric": "metrics", "Optimizer": "optimizers", "Initializer": "initializers",
