@@ -105,14 +105,7 @@ class Dense(Layer):
         The int8 kernel and its scales are not trainable; the bias is, and gradients reach the inputs through
         the dequantized kernel (the straight-through estimator)."""
         from .. import quantizers
-        if type_check and type(self) is not Dense:
-            raise NotImplementedError(f"{type(self).__name__} '{self.name}': quantize is defined for Dense itself, "
-                                      f"not this subclass (pass type_check=False to use it anyway)")
-        quantizers.check_mode(f"Dense '{self.name}'.quantize", mode)
-        if not self.built:
-            raise ValueError(f"Dense '{self.name}': quantize needs a built layer (call it or build it first)")
-        if self.quantization_mode is not None:
-            raise ValueError(f"Dense '{self.name}': the layer is already quantized ({self.quantization_mode!r})")
+        self._check_quantize(mode, type_check, Dense)
         q, scale = quantizers.abs_max_quantize(self.kernel, axis=0)
         source = self.dtype_policy.name
         self._own_weights = [w for w in self._own_weights if w is not self.kernel]

@@ -94,14 +94,7 @@ class Embedding(Layer):
         """Quantize the table to int8 (Keras): one scale per row, s_i = 127 / max_j |E_ij|, E ~ q / s; the
         looked-up rows are dequantized. The int8 table is not trainable."""
         from .. import quantizers
-        if type_check and type(self) is not Embedding:
-            raise NotImplementedError(f"{type(self).__name__} '{self.name}': quantize is defined for Embedding "
-                                      f"itself, not this subclass (pass type_check=False to use it anyway)")
-        quantizers.check_mode(f"Embedding '{self.name}'.quantize", mode)
-        if not self.built:
-            raise ValueError(f"Embedding '{self.name}': quantize needs a built layer (call it or build it first)")
-        if self.quantization_mode is not None:
-            raise ValueError(f"Embedding '{self.name}': the layer is already quantized ({self.quantization_mode!r})")
+        self._check_quantize(mode, type_check, Embedding)
         q, scale = quantizers.abs_max_quantize(self.embeddings, axis=-1)
         self._own_weights = [w for w in self._own_weights if w is not self.embeddings]
         self._dtype = f"{mode}_from_{self.dtype_policy.name}"

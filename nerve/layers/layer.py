@@ -171,6 +171,20 @@ class Layer:
         raise NotImplementedError(f"{type(self).__name__} '{self.name}': quantize is not supported for this layer "
                                   f"(Dense and Embedding support mode 'int8')")
 
+    def _check_quantize(self, mode, type_check, cls):
+        """Keras' checks before ``quantize``: the class itself (a subclass only with type_check=False), a mode nerve
+        has, a built layer that is not quantized yet."""
+        from .. import quantizers
+        who = f"{type(self).__name__} '{self.name}'"
+        if type_check and type(self) is not cls:
+            raise NotImplementedError(f"{who}: quantize is defined for {cls.__name__} itself, not this subclass (pass "
+                                      f"type_check=False to use it anyway)")
+        quantizers.check_mode(f"{who}.quantize", mode)
+        if not self.built:
+            raise ValueError(f"{who}: quantize needs a built layer (call it or build it first)")
+        if self.quantization_mode is not None:
+            raise ValueError(f"{who}: the layer is already quantized ({self.quantization_mode!r})")
+
     @property
     def variable_dtype(self):
         return self.dtype
