@@ -8,9 +8,9 @@ Conv2DTranspose is the adjoint of Conv2D w.r.t. its input; kernel (kh, kw, F, C)
 """
 import numpy as np
 
-from .. import activations, constraints, initializers, ops, regularizers
+from .. import activations, ops
 from ..autograd.ops.conv import Conv2DFn, Conv2DTransposeFn, conv_out_len, deconv_len
-from ..saving.registry import register, serialize
+from ..saving.registry import register
 from .layer import InputSpec, Layer
 
 
@@ -76,12 +76,8 @@ class BaseConv(Layer):
                              f"got strides={self.strides} and dilation_rate={self.dilation_rate}")
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        self._init_kernel_bias(kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
+                               kernel_constraint, bias_constraint)
         self.input_spec = InputSpec(ndim=self.rank + 2)
         name = getattr(self.activation, "__name__", None)
         self._fused = name if name in ("linear", "relu") and not self.transpose else None
@@ -137,12 +133,7 @@ class BaseConv(Layer):
             "padding": self.padding, "data_format": self.data_format,
             "dilation_rate": list(self.dilation_rate), "groups": self.groups,
             "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-            "kernel_initializer": serialize(self.kernel_initializer),
-            "bias_initializer": serialize(self.bias_initializer),
-            "kernel_regularizer": serialize(self.kernel_regularizer),
-            "bias_regularizer": serialize(self.bias_regularizer),
-            "kernel_constraint": serialize(self.kernel_constraint),
-            "bias_constraint": serialize(self.bias_constraint),
+            **self._kernel_bias_config(),
         })
         return cfg
 

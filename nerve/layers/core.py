@@ -1,7 +1,7 @@
 """Core layers: InputLayer / Input, Dense, Lambda."""
 import numpy as np
 
-from .. import activations, constraints, initializers, regularizers
+from .. import activations
 from ..autograd.ops.nn import FUSED_ACTIVATIONS, DenseFn
 from ..saving.registry import register, serialize
 from .layer import InputSpec, Layer, unique_name
@@ -67,12 +67,8 @@ class Dense(Layer):
         self.units = int(units)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        self._init_kernel_bias(kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
+                               kernel_constraint, bias_constraint)
         self.input_spec = InputSpec(min_ndim=2)
         self.supports_masking = True
         name = getattr(self.activation, "__name__", None)
@@ -140,12 +136,7 @@ class Dense(Layer):
         cfg = super().get_config()
         cfg.update({
             "units": self.units, "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-            "kernel_initializer": serialize(self.kernel_initializer),
-            "bias_initializer": serialize(self.bias_initializer),
-            "kernel_regularizer": serialize(self.kernel_regularizer),
-            "bias_regularizer": serialize(self.bias_regularizer),
-            "kernel_constraint": serialize(self.kernel_constraint),
-            "bias_constraint": serialize(self.bias_constraint),
+            **self._kernel_bias_config(),
         })
         return cfg
 

@@ -14,9 +14,9 @@ import re
 
 import numpy as np
 
-from .. import activations, constraints, initializers, ops, regularizers
+from .. import activations, ops
 from ..initializers import VarianceScaling
-from ..saving.registry import register, serialize
+from ..saving.registry import register
 from .layer import InputSpec, Layer
 
 _FORMS = ((re.compile(r"([a-zA-Z]+),([a-zA-Z]+)->([a-zA-Z]+)"), None),
@@ -129,12 +129,8 @@ class EinsumDense(Layer):
         self.partial_output_shape = output_shape
         self.bias_axes = bias_axes
         self.activation = activations.get(activation)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        self._init_kernel_bias(kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
+                               kernel_constraint, bias_constraint)
 
     def _analyze(self, input_shape):
         return analyze_einsum(self.equation, self.bias_axes, tuple(input_shape), self.partial_output_shape,
@@ -167,11 +163,6 @@ class EinsumDense(Layer):
         cfg.update({
             "output_shape": list(self.partial_output_shape), "equation": self.equation,
             "activation": activations.serialize(self.activation), "bias_axes": self.bias_axes,
-            "kernel_initializer": serialize(self.kernel_initializer),
-            "bias_initializer": serialize(self.bias_initializer),
-            "kernel_regularizer": serialize(self.kernel_regularizer),
-            "bias_regularizer": serialize(self.bias_regularizer),
-            "kernel_constraint": serialize(self.kernel_constraint),
-            "bias_constraint": serialize(self.bias_constraint),
+            **self._kernel_bias_config(),
         })
         return cfg

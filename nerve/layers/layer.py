@@ -171,6 +171,24 @@ class Layer:
         raise NotImplementedError(f"{type(self).__name__} '{self.name}': quantize is not supported for this layer "
                                   f"(Dense and Embedding support mode 'int8')")
 
+    def _init_kernel_bias(self, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
+                          kernel_constraint, bias_constraint):
+        """The six kernel / bias arguments of a Dense-like layer, resolved (``initializers.get`` and its kin)."""
+        from .. import constraints, initializers, regularizers
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+
+    def _kernel_bias_config(self):
+        """``get_config`` entries of those six arguments."""
+        from ..saving.registry import serialize
+        return {k: serialize(getattr(self, k)) for k in (
+            "kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer", "kernel_constraint",
+            "bias_constraint")}
+
     def _check_quantize(self, mode, type_check, cls):
         """Keras' checks before ``quantize``: the class itself (a subclass only with type_check=False), a mode nerve
         has, a built layer that is not quantized yet."""

@@ -12,7 +12,7 @@ import struct
 
 import numpy as np
 
-from .. import backend, constraints, initializers, ops, regularizers
+from .. import backend, ops
 from ..autograd.tensor import Tensor
 from ..saving.registry import register, serialize
 from .attention import _MultiHead
@@ -58,12 +58,8 @@ class GroupedQueryAttention(_MultiHead):
         self._flash_attention = bool(flash_attention)
         if self._flash_attention and self.dropout > 0:
             raise ValueError(f"{who}: argument 'dropout' expected 0.0 with flash_attention=True, got {dropout!r}")
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        self._init_kernel_bias(kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
+                               kernel_constraint, bias_constraint)
 
     def build(self, input_shape):
         q, v, k = self._shapes(input_shape)
@@ -128,13 +124,8 @@ class GroupedQueryAttention(_MultiHead):
         cfg.update({"head_dim": self.head_dim, "num_query_heads": self.num_query_heads,
                     "num_key_value_heads": self.num_key_value_heads, "use_bias": self.use_bias,
                     "use_gate": self.use_gate, "sliding_window": self.sliding_window, "dropout": self.dropout,
-                    "kernel_initializer": serialize(self.kernel_initializer),
-                    "bias_initializer": serialize(self.bias_initializer),
-                    "kernel_regularizer": serialize(self.kernel_regularizer),
-                    "bias_regularizer": serialize(self.bias_regularizer),
-                    "activity_regularizer": serialize(self.activity_regularizer),
-                    "kernel_constraint": serialize(self.kernel_constraint),
-                    "bias_constraint": serialize(self.bias_constraint), "seed": self.seed})
+                    **self._kernel_bias_config(),
+                    "activity_regularizer": serialize(self.activity_regularizer), "seed": self.seed})
         return cfg
 
 
