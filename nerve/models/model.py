@@ -119,14 +119,11 @@ class Model(Trainer, Layer):
                 return any(re.search(f, layer.name) for f in filters)
             return bool(filters(layer))
 
-        def leaves(layer):
-            subs = layer.layers if isinstance(layer, Model) else layer._tracked_layers
-            if not subs:
-                yield layer
-            for sub in subs:
-                yield from leaves(sub)
-        changed = False
-        for layer in leaves(self):
+        changed, seen = False, set()
+        for layer in self._flatten_layers():
+            if layer._tracked_layers or id(layer) in seen:  # leaves only, each once
+                continue
+            seen.add(id(layer))
             if not wanted(layer) or layer.quantization_mode is not None:
                 continue
             try:
