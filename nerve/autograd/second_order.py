@@ -173,15 +173,9 @@ class _ScatterInto(Function):
     name = "scatter_into"
 
     def forward(self, g, idx, shape, adv):
-        xp = backend.get_array_module(g)
-        out = xp.zeros(shape, g.dtype)
-        if adv:
-            from .ops.shape import _scatter_add
-            _scatter_add(xp, out, idx, g)
-        else:
-            out[idx] = g
+        from .ops.shape import scatter_into
         self.idx = idx
-        return out
+        return scatter_into(g, idx, shape, g.dtype, adv)
 
     def backward(self, go):
         return go[self.idx], None, None, None

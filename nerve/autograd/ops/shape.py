@@ -133,13 +133,18 @@ class GetItem(Function):
             raise IndexError(f"getitem: index {idx!r} is invalid for a tensor of shape {tuple(x.shape)} ({e})") from None
 
     def backward(self, g):
-        xp = backend.get_array_module(g)
-        gx = xp.zeros(self.shape, self.dtype)
-        if self.adv:
-            _scatter_add(xp, gx, self.idx, g)  # repeated indices accumulate
-        else:
-            gx[self.idx] = g
-        return gx, None
+        return scatter_into(g, self.idx, self.shape, self.dtype, self.adv), None
+
+
+def scatter_into(g, idx, shape, dtype, advanced):
+    """The adjoint of x[idx]: zeros of ``shape`` with g put at ``idx`` (added, for repeated advanced indices)."""
+    xp = backend.get_array_module(g)
+    gx = xp.zeros(shape, dtype)
+    if advanced:
+        _scatter_add(xp, gx, idx, g)
+    else:
+        gx[idx] = g
+    return gx
 
 
 class Take(Function):
