@@ -19,6 +19,12 @@ def _array(x):
     return x.data if isinstance(x, Tensor) else backend.as_array(x)
 
 
+def _abs_max(x, axis, value_range, epsilon, xp):
+    """(clip(round(x s), *value_range) still in x's float dtype, s = value_range[1] / (max |x| + epsilon))."""
+    scale = (value_range[1] / (xp.abs(x).max(axis=axis, keepdims=True) + epsilon)).astype(x.dtype)
+    return xp.clip(xp.round(x * scale), value_range[0], value_range[1]), scale
+
+
 def abs_max_quantize(inputs, axis, value_range=(-127, 127), dtype="int8", epsilon=None, to_numpy=False):
     """(quantized, scale) with scale = value_range[1] / (max |inputs| along ``axis`` + epsilon) (kept dims) and
     quantized = clip(round(inputs scale), *value_range) cast to ``dtype`` (Keras' abs_max_quantize)."""
@@ -28,10 +34,8 @@ def abs_max_quantize(inputs, axis, value_range=(-127, 127), dtype="int8", epsilo
     xp = np if to_numpy else backend.get_array_module(x)
     if to_numpy:
         x = backend.to_numpy(x)
-    eps = backend.epsilon() if epsilon is None else epsilon
-    scale = (value_range[1] / (xp.abs(x).max(axis=axis, keepdims=True) + eps)).astype(x.dtype)
-    q = xp.clip(xp.round(x * scale), value_range[0], value_range[1]).astype(dtype)
-    return Tensor._make(q, None, 0), Tensor._make(scale, None, 0)
+    q, scale = _abs_max(x, axis, value_range, backend.epsilon() if epsilon is None else epsilon, xp)
+    return Tensor._make(q.astype(dtype), None, 0), Tensor._make(scale, None, 0)
 
 
 def quantize_and_dequantize(inputs, scale, quantized_dtype="int8", compute_dtype="float32"):
@@ -137,10 +141,7 @@ class _Int8Matmul(Function):
     name = "int8_matmul"
 
     def forward(self, x, kernel, kernel_scale):
-        xp = backend.get_array_module(x)
-        eps = backend.epsilon()
-        sx = (127.0 / (xp.abs(x).max(axis=-1, keepdims=True) + eps)).astype(x.dtype)  # per row
-        qx = xp.clip(xp.round(x * sx), -127, 127)
+        qx, sx = _abs_max(x, -1, (-127, 127), backend.epsilon(), backend.get_array_module(x))  # per row
         y = _exact_matmul(qx, kernel).astype(x.dtype)
         self.kernel, self.kernel_scale = kernel, kernel_scale
         return y / (sx * kernel_scale.astype(x.dtype))
