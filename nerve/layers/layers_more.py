@@ -326,6 +326,14 @@ def _len16_u64(u, v, mul):
     return b * mul
 
 
+def _byte_rows(strings, lens, width):
+    """The bytes of each string left-aligned in a zero uint8 matrix of ``width`` columns (one row per string)."""
+    buf = np.zeros((len(strings), width), np.uint8)
+    data = np.frombuffer(b"".join(strings), np.uint8)
+    buf[np.repeat(np.arange(len(strings)), lens), np.arange(data.size) - np.repeat(np.cumsum(lens) - lens, lens)] = data
+    return buf
+
+
 def fingerprint64_many(strings):
     """``fingerprint64`` of every bytes of ``strings`` (a uint64 array): the strings of at most 16 bytes (words,
     categories) through FarmHash's HashLen0to16 in array arithmetic, longer ones one by one."""
@@ -338,9 +346,7 @@ def fingerprint64_many(strings):
     if not short.size:
         return out
     ln = lens[short]
-    buf = np.zeros((short.size, 16), np.uint8)
-    data = np.frombuffer(b"".join(strings[i] for i in short), np.uint8)
-    buf[np.repeat(np.arange(short.size), ln), np.arange(data.size) - np.repeat(np.cumsum(ln) - ln, ln)] = data
+    buf = _byte_rows([strings[i] for i in short], ln, 16)
     K0, K2 = np.uint64(_K0), np.uint64(_K2)
     mul = K2 + (ln * 2).astype(np.uint64)
     res = np.full(short.size, K2, np.uint64)  # n == 0
@@ -411,11 +417,7 @@ def siphash24_many(k0, k1, strings):
     lens = np.fromiter((len(t) for t in strings), np.int64, n)
     blocks = lens // 8 + 1
     width = int(blocks.max()) if n else 1
-    buf = np.zeros((n, width * 8), np.uint8)
-    data = np.frombuffer(b"".join(strings), np.uint8)
-    rows = np.repeat(np.arange(n), lens)
-    cols = np.arange(data.size) - np.repeat(np.cumsum(lens) - lens, lens)
-    buf[rows, cols] = data
+    buf = _byte_rows(strings, lens, width * 8)
     buf[np.arange(n), blocks * 8 - 1] = (lens & 0xff).astype(np.uint8)
     words = buf.view("<u8").astype(np.uint64)
     v0 = np.full(n, k0 ^ 0x736f6d6570736575, np.uint64)
