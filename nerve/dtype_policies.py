@@ -16,6 +16,20 @@ _MIXED = {"mixed_float16": ("float16", "float32")}  # name: (compute dtype, vari
 _GLOBAL_MIXED = [None]  # the global policy when it is a mixed one (floatx is the global float policy)
 
 
+_POLICY_DTYPES = {}
+
+
+def policy_dtypes(name):
+    """(compute dtype, variable dtype, quantization mode) of a policy name: 'float32', 'mixed_float16',
+    'int8_from_float32' (a quantized layer computes and keeps its float variables in the source dtype)."""
+    hit = _POLICY_DTYPES.get(name)
+    if hit is None:
+        q = quantized_source(name)
+        hit = _MIXED[name] + (None,) if name in _MIXED else (q[1], q[1], q[0]) if q else (name, name, None)
+        _POLICY_DTYPES[name] = hit
+    return hit
+
+
 def _parse(who, name):
     if not isinstance(name, str):
         raise TypeError(f"{who}: argument 'name' expected a string such as 'float32', got {name!r} "
@@ -46,11 +60,11 @@ class DTypePolicy:
 
     @property
     def compute_dtype(self):
-        return _MIXED[self._name][0] if self._name in _MIXED else self._name
+        return policy_dtypes(self._name)[0]
 
     @property
     def variable_dtype(self):
-        return _MIXED[self._name][1] if self._name in _MIXED else self._name
+        return policy_dtypes(self._name)[1]
 
     def convert_input(self, x, autocast, dtype):
         """``x`` with floating values cast to ``dtype`` when ``autocast`` (Keras' DTypePolicy.convert_input)."""
@@ -62,8 +76,8 @@ class DTypePolicy:
 
     @property
     def quantization_mode(self):
-        """Always None: nerve has no quantized policies."""
-        return None
+        """'int8' for a quantized policy ('int8_from_float32'), else None."""
+        return policy_dtypes(self._name)[2]
 
     def get_config(self):
         return {"name": self._name}
@@ -101,26 +115,8 @@ class QuantizedDTypePolicy(DTypePolicy):
         self._mode, self._source = mode, source
         self._name = f"{mode}_from_{source}"
 
-    @property
-    def compute_dtype(self):
-        return self._source
-
-    @property
-    def variable_dtype(self):
-        return self._source
-
-    @property
-    def quantization_mode(self):
-        return self._mode
-
     def get_config(self):
         return {"mode": self._mode, "source_name": self._source}
-
-    def __eq__(self, other):
-        return isinstance(other, QuantizedDTypePolicy) and other.name == self._name
-
-    def __hash__(self):
-        return hash(self._name)
 
 
 def quantized_source(name):

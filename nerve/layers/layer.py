@@ -14,6 +14,7 @@ from .. import backend, scopes
 from ..autograd import autocast
 from ..autograd.tensor import Tensor
 from ..dtype_policies import _MIXED, DTypePolicy, global_mixed_policy, quantized_source  # _MIXED: name -> dtypes
+from ..dtype_policies import policy_dtypes as _policy_dtypes
 from ..rematerialization import get_current_remat_mode
 from ..saving.registry import register
 from ..variables import Variable
@@ -33,20 +34,6 @@ def _policy_name(dtype):
         from ..dtype_policies import deserialize
         return deserialize(dtype).name
     return getattr(dtype, "name", None) or str(np.dtype(dtype))
-
-
-_POLICY_DTYPES = {}
-
-
-def _policy_dtypes(name):
-    """(compute dtype, variable dtype, quantization mode) of a policy name: 'float32', 'mixed_float16',
-    'int8_from_float32' (a quantized layer computes and keeps its float variables in the source dtype)."""
-    hit = _POLICY_DTYPES.get(name)
-    if hit is None:
-        q = quantized_source(name)
-        hit = _MIXED[name] + (None,) if name in _MIXED else (q[1], q[1], q[0]) if q else (name, name, None)
-        _POLICY_DTYPES[name] = hit
-    return hit
 
 
 def to_snake_case(name):
