@@ -11,7 +11,7 @@ from .utils.bounding_boxes import convert_format
 
 
 def _numpy(x):
-    return backend.to_numpy(x.data if hasattr(x, "data") and not isinstance(x, np.ndarray) else x)
+    return backend.to_numpy(backend.unwrap(x))  # a Tensor's array (not a CuPy array's .data pointer), on the host
 
 
 def _batch(images, who):
