@@ -15,7 +15,8 @@ SELU_ALPHA, SELU_SCALE = 1.6732632423543772, 1.0507009873554805
 
 
 def _w(v):
-    return None if v is None else np.asarray(v.data if hasattr(v, "data") else v, dtype=np.float32)
+    from .. import backend
+    return None if v is None else np.asarray(backend.to_numpy(backend.unwrap(v)), dtype=np.float32)
 
 
 def _act_spec(fn):

@@ -10,7 +10,7 @@ def to_categorical(x, num_classes=None):
     As Keras: a trailing axis of size 1 is dropped first ((n, 1) -> (n, C)); ``num_classes`` defaults to
     ``max(x) + 1``. Labels must be integers in ``[0, num_classes)``; the output has dtype ``floatx()``.
     """
-    a = backend.to_numpy(x.data if hasattr(x, "data") and not isinstance(x, np.ndarray) else x)
+    a = backend.to_numpy(backend.unwrap(x))  # not x.data: a CuPy array's .data is its memory pointer
     a = np.asarray(a)
     if a.dtype.kind not in "iub" and a.dtype.kind != "f":
         raise TypeError(f"to_categorical: argument 'x' expected integer class labels, got an array of dtype {a.dtype}")
